@@ -1,0 +1,4 @@
+# TopoMortar setup with the WarpingLoss (see cedice_dynunet_1xb10-12k_topomortar-512x512.py).
+# The warping term (lambda 0.1) switches on after 70 % of the iterations (TopologyLossScheduleHook).
+_base_ = ['./cedice_dynunet_1xb10-12k_topomortar-512x512.py']
+model = dict(loss=dict(_delete_=True, type='WarpingLoss'))

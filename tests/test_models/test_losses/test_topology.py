@@ -1,0 +1,293 @@
+"""TopoMortar losses: hand-computed values, gradients, degenerate batches, schedule gate."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from visionx.models.losses.topology import (CEDiceLoss, RegionWiseLoss, SkeletonRecallLoss, WarpingLoss,
+                                            cbDiceLoss, clDiceLoss, region_wise_map)
+from visionx.models.losses.topology_common import (gate_open, simple_point_lut, soft_skeleton,
+                                                   topological_skeleton, tubed_skeleton)
+from visionx.models.losses.topology_warping import critical_mask, homotopic_warp
+from visionx.evaluation.metrics.topology import betti_numbers
+
+LOSSES = {
+    'ce_dice': lambda: CEDiceLoss(),
+    'cldice': lambda: clDiceLoss(),
+    'skel_recall': lambda: SkeletonRecallLoss(),
+    'cbdice': lambda: cbDiceLoss(),
+    'region_wise': lambda: RegionWiseLoss(),
+    'warping': lambda: WarpingLoss(),
+}
+GATED = {'warping'}
+
+
+def _grid_labels(b: int = 2, size: int = 32) -> torch.Tensor:
+    y = torch.zeros(b, size, size, dtype=torch.long)
+    y[:, ::8] = 1
+    y[:, :, ::8] = 1
+    return y
+
+
+def _call(name, loss, x, y):
+    return loss(x, y, gate=True) if name in GATED else loss(x, y)
+
+
+def test_ce_dice_hand_value():
+    # zero logits -> p = 0.5 everywhere; CE = log 2.  One image 1x2: labels [0, 1].
+    x = torch.zeros(1, 2, 1, 2)
+    y = torch.tensor([[[0, 1]]])
+    # Dice per class: (2*0.5 + 1e-5) / (1 + 1 + 1e-5) for both classes
+    d = (1 + 1e-5) / (2 + 1e-5)
+    assert CEDiceLoss()(x, y).item() == pytest.approx(math.log(2) + 1 - d, rel=1e-6)
+    assert CEDiceLoss(lambda_ce=2, lambda_dice=0)(x, y).item() == pytest.approx(2 * math.log(2), rel=1e-6)
+
+
+def test_sigmoid_and_soft_labels_match_softmax():
+    torch.manual_seed(0)
+    x1 = torch.randn(2, 1, 16, 16)
+    x2 = torch.cat([torch.zeros_like(x1), x1], 1)  # softmax([0, x]) = sigmoid(x)
+    y = (torch.rand(2, 16, 16) > 0.5).long()
+    soft = torch.nn.functional.one_hot(y, 2).permute(0, 3, 1, 2).float()
+    for name in ('ce_dice', 'cldice', 'skel_recall', 'region_wise'):
+        loss = LOSSES[name]()
+        a, b, c = loss(x1, y), loss(x2, y), loss(x2, soft)
+        assert a.item() == pytest.approx(b.item(), rel=1e-5), name
+        assert b.item() == pytest.approx(c.item(), rel=1e-5), name
+
+
+def test_cldice_hand_value_perfect_prediction():
+    # A saturated, correct prediction: Dice ~ 1 and soft skeletons of p and y coincide -> loss ~ 0.
+    y = _grid_labels(1)
+    x = (y.float() * 2 - 1)[:, None] * 50
+    x = torch.cat([-x, x], 1)
+    assert clDiceLoss()(x, y).item() == pytest.approx(0.0, abs=1e-4)
+    # uniform p=0.5: Tprec = (0.5*sum(skel(.5) .. ) computed by hand from soft_skeleton
+    xz = torch.zeros(1, 2, 32, 32)
+    p = torch.full((1, 1, 32, 32), 0.5)
+    yf = y[:, None].float()
+    sp, sy = soft_skeleton(p, 3), soft_skeleton(yf, 3)
+    tprec = ((sp * yf).sum() + 1) / (sp.sum() + 1)
+    tsens = ((sy * p).sum() + 1) / (sy.sum() + 1)
+    cl = 2 * tprec * tsens / (tprec + tsens)
+    n = 32 * 32
+    n1 = float(yf.sum())
+    dice = 1 - 0.5 * ((2 * 0.5 * n1 + 1e-5) / (n1 + 0.5 * n + 1e-5) + (2 * 0.5 * (n - n1) + 1e-5) / (n - n1 + 0.5 * n + 1e-5))
+    assert clDiceLoss()(xz, y).item() == pytest.approx(0.5 * dice + 0.5 * (1 - cl.item()), rel=1e-5)
+
+
+def test_soft_skeleton_of_binary_line_is_its_centre():
+    x = torch.zeros(1, 1, 9, 9)
+    x[..., 3:6, :] = 1  # a horizontal bar 3 px thick
+    skel = soft_skeleton(x, 3)[0, 0]
+    assert skel[4].sum() > 0 and skel[3].sum() == 0 and skel[5].sum() == 0
+
+
+def test_skeleton_recall_hand_value():
+    # One image, labels: a 5-wide horizontal bar; tubed skeleton = bar rows 1..3 (1 + 2 dilations, cut).
+    y = torch.zeros(1, 12, 12, dtype=torch.long)
+    y[0, 3:8, 1:11] = 1
+    tube = torch.from_numpy(tubed_skeleton(y[0].numpy())).float()
+    assert tube.sum() > 0 and bool((tube <= y[0].float()).all())
+    x = torch.zeros(1, 2, 12, 12)  # p_fg = 0.5 -> recall = (0.5 * |T| + s) / (|T| + s)
+    s = 1e-5
+    recall = (0.5 * tube.sum() + s) / (tube.sum() + s)
+    expected = math.log(2) + (1 - recall.item())
+    assert SkeletonRecallLoss()(x, y).item() == pytest.approx(expected, rel=1e-5)
+    # a precomputed skeleton gives the same value
+    assert SkeletonRecallLoss()(x, y, skeleton=tube[None]).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_region_wise_map_and_value():
+    y = torch.zeros(1, 5, 5, dtype=torch.long)
+    y[0, 1:4, 1:4] = 1
+    onehot = torch.nn.functional.one_hot(y, 2).permute(0, 3, 1, 2).float()
+    phi = region_wise_map(onehot)
+    # foreground channel: centre pixel has EDT 2, max 2 -> -1; the 8 ring pixels EDT 1 -> -0.5; outside +1
+    assert phi[0, 1, 2, 2].item() == -1.0
+    assert phi[0, 1, 1, 1].item() == -0.5
+    assert phi[0, 1, 0, 0].item() == 1.0
+    assert phi[0, 0, 2, 2].item() == 1.0
+    x = torch.zeros(1, 2, 5, 5)  # p = 0.5
+    assert RegionWiseLoss()(x, y).item() == pytest.approx(0.5 * phi.mean().item(), rel=1e-6)
+
+
+def test_warping_hand_value_and_gate():
+    # GT: a ring; prediction: the same ring broken at one pixel -> that pixel is critical, the rest not.
+    gt = np.zeros((9, 9), bool)
+    gt[2:7, 2:7] = True
+    gt[3:6, 3:6] = False
+    pred = gt.copy()
+    pred[2, 4] = False
+    crit = critical_mask(pred, gt)
+    assert crit.sum() == 1 and crit[2, 4]
+    # a non-topological error (a thicker ring) is not critical
+    thick = gt.copy()
+    thick[1, 2:7] = True
+    assert not critical_mask(thick, gt).any()
+    y = torch.from_numpy(gt).long()[None]
+    logits = torch.from_numpy(np.where(pred, 2.0, -2.0)).float()[None, None]
+    x = torch.cat([torch.zeros_like(logits), logits], 1)
+    log_p = torch.log_softmax(x, 1)
+    dice_only = WarpingLoss()(x, y, gate=False)
+    with_warp = WarpingLoss()(x, y, gate=True)
+    assert with_warp.item() == pytest.approx(dice_only.item() + 0.1 * -log_p[0, 1, 2, 4].item() / 81, rel=1e-5)
+
+
+def test_homotopic_warp_keeps_topology():
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        a = rng.random((24, 24)) > 0.5
+        b = rng.random((24, 24)) > 0.5
+        w = homotopic_warp(a, b)
+        assert betti_numbers(w) == betti_numbers(a)
+
+
+def test_topological_skeleton_preserves_topology():
+    m = np.zeros((30, 30), bool)
+    m[5:25, 5:25] = True
+    m[12:18, 12:18] = False
+    sk = topological_skeleton(m, 20)
+    assert betti_numbers(sk) == betti_numbers(m) == (1, 1)
+    assert sk.sum() < m.sum() / 2
+    # simple-point LUT: isolated pixel and interior pixel are not simple, an edge pixel of a bar is
+    lut = simple_point_lut()
+    assert not lut[0] and not lut[255] and lut[0b00000111]
+
+
+def test_cbdice_perfect_lower_than_wrong():
+    y = _grid_labels(1)
+    good = torch.cat([-(y.float() * 2 - 1), y.float() * 2 - 1], 0)[None] * 8
+    bad = -good
+    loss = cbDiceLoss()
+    assert loss(good, y).item() < loss(bad, y).item()
+
+
+@pytest.mark.parametrize('name', sorted(LOSSES))
+@pytest.mark.parametrize('case', ['random', 'all_background', 'all_foreground', 'empty_skeleton'])
+def test_finite_nonzero_gradients(name, case):
+    torch.manual_seed(0)
+    b, size = 2, 32
+    y = _grid_labels(b, size)
+    if case == 'all_background':
+        y = torch.zeros_like(y)
+    elif case == 'all_foreground':
+        y = torch.ones_like(y)
+    elif case == 'empty_skeleton':
+        y[0] = 0  # a batch where one image has no foreground, hence an empty skeleton
+        assert tubed_skeleton(y[0].numpy()).sum() == 0 and tubed_skeleton(y[1].numpy()).sum() > 0
+    x = torch.randn(b, 2, size, size, requires_grad=True)
+    loss = _call(name, LOSSES[name](), x, y)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert torch.isfinite(x.grad).all()
+    assert x.grad.abs().sum() > 0
+
+
+def test_3d_losses():
+    torch.manual_seed(0)
+    x = torch.randn(1, 2, 8, 16, 16, requires_grad=True)
+    y = torch.zeros(1, 8, 16, 16, dtype=torch.long)
+    y[:, 2:6, 6:10, :] = 1
+    for loss in (CEDiceLoss(), clDiceLoss(), SkeletonRecallLoss(), RegionWiseLoss()):
+        v = loss(x, y)
+        v.backward()
+        assert torch.isfinite(v) and x.grad.abs().sum() > 0
+        x.grad = None
+    with pytest.raises(ValueError, match='2-D only'):
+        cbDiceLoss()(x, y)
+
+
+def test_bad_inputs():
+    x = torch.zeros(1, 2, 4, 4)
+    with pytest.raises(ValueError, match='255'):
+        CEDiceLoss(ignore_index=None)(x, torch.full((1, 4, 4), 255))
+    with pytest.raises(ValueError, match='does not match'):
+        CEDiceLoss()(x, torch.zeros(1, 5, 5, dtype=torch.long))
+    with pytest.raises(ValueError, match='loss_'):
+        CEDiceLoss(loss_name='ce')
+    with pytest.raises(ValueError, match='reduction'):
+        clDiceLoss(reduction='sum')
+    with pytest.raises(ValueError, match='avg_factor'):
+        CEDiceLoss()(x, torch.zeros(1, 4, 4, dtype=torch.long), avg_factor=3)
+
+
+def test_ignore_index_excludes_pixels():
+    torch.manual_seed(0)
+    x = torch.randn(1, 2, 8, 8)
+    y = (torch.rand(1, 8, 8) > 0.5).long()
+    y2 = y.clone()
+    y2[:, :, 4:] = 255
+    full = CEDiceLoss()(x[..., :4], y[..., :4])
+    ignored = CEDiceLoss()(x, y2)
+    assert ignored.item() == pytest.approx(full.item(), rel=1e-5)
+
+
+def test_gate_reads_message_hub():
+    from mmengine.logging import MessageHub
+    from visionx.models.losses.topology_common import PROGRESS_KEY
+    hub = MessageHub.get_instance('topology_gate_test')
+    hub.update_info(PROGRESS_KEY, 0.5)
+    assert not gate_open(0.7, None)
+    hub.update_info(PROGRESS_KEY, 0.71)
+    assert gate_open(0.7, None)
+    assert not gate_open(0.7, False) and gate_open(0.7, True)
+    hub.pop_info(PROGRESS_KEY)
+    hub.update_info('iter', 69)
+    hub.update_info('max_iters', 100)
+    assert not gate_open(0.7, None)  # (69 + 1) / 100 = 0.7 is not > 0.7
+    hub.update_info('iter', 70)
+    assert gate_open(0.7, None)
+    hub.pop_info('iter')
+    hub.pop_info('max_iters')
+
+
+def test_topoloss_hand_value():
+    pytest.importorskip('gudhi')
+    from visionx.models.losses.topology import TopoLoss
+    from visionx.models.losses.topology_persistence import critical_points, topo_maps
+    # likelihood with two bumps, label with one component: the weaker bump must be removed.
+    lh = np.full((10, 10), 0.1)
+    lh[2, 2] = 0.9
+    lh[7, 7] = 0.6
+    pd, bcp, dcp = critical_points(lh)
+    assert len(pd) == 1 and tuple(bcp[0]) == (7, 7)
+    gt = np.zeros((10, 10))
+    gt[1:4, 1:4] = 1
+    w, r = topo_maps(lh, gt, topo_size=50)
+    assert w[7, 7] == 1 and r[7, 7] == pytest.approx(lh[tuple(dcp[0])])
+    # loss value: CE + 100 * mean((p w - r)^2)
+    x = torch.from_numpy(np.log(lh / (1 - lh))).float()[None, None]
+    x2 = torch.cat([torch.zeros_like(x), x], 1).requires_grad_(True)
+    y = torch.from_numpy(gt).long()[None]
+    ce = torch.nn.functional.cross_entropy(x2, y)
+    pw = torch.from_numpy(lh * w - r)
+    expected = ce.item() + 100 * float((pw ** 2).mean())
+    v = TopoLoss()(x2, y, gate=True)
+    assert v.item() == pytest.approx(expected, rel=1e-5)
+    v.backward()
+    assert torch.isfinite(x2.grad).all() and x2.grad.abs().sum() > 0
+    for yy in (torch.zeros_like(y), torch.ones_like(y)):
+        assert torch.isfinite(TopoLoss()(x2, yy, gate=True))
+
+
+def test_label_maps_are_cached_per_target_and_refreshed():
+    torch.manual_seed(0)
+    y = _grid_labels(1)
+    x = torch.randn(1, 2, 32, 32)
+    for cls in (SkeletonRecallLoss, cbDiceLoss, RegionWiseLoss):
+        loss = cls()
+        a = loss(x, y)
+        assert loss._cache[0] is y
+        first = loss._cache[2]
+        assert loss(x, y).item() == pytest.approx(a.item()) and loss._cache[2] is first
+        y2 = y.clone()
+        y2[:, 10:20, 10:20] = 1          # a new label tensor -> new maps
+        b = loss(x, y2)
+        assert loss._cache[2] is not first
+        assert b.item() == pytest.approx(cls()(x, y2).item(), rel=1e-6)
+        y2[:, 0:4] = 0                    # in-place change bumps the version -> recomputed
+        assert loss(x, y2).item() == pytest.approx(cls()(x, y2).item(), rel=1e-6)

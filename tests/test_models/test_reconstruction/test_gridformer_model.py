@@ -1,0 +1,152 @@
+"""GridFormer model: paper parameter counts, shapes, attention maths, backends, bad input, converter."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from visionx.models.reconstruction import GridFormer, scatter
+from visionx.models.reconstruction.point_grid_attention import PointGridAttention
+from visionx.registry import MODELS
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def tiny(plane_type=('xz', 'xy', 'yz')) -> GridFormer:
+    torch.manual_seed(0)
+    return MODELS.build(dict(type='GridFormer', encoder=dict(plane_type=plane_type, resolution=8, c_dim=8,
+                                                             hidden_dim=8),
+                             decoder=dict(hidden_size=8),
+                             test_cfg=dict(mesh=dict(resolution=24, refine_iters=2))))
+
+
+@pytest.mark.parametrize('plane_type,expected', [(('xz', 'xy', 'yz'), 4_304_399), (('grid',), 10_219_655)])
+def test_paper_parameter_counts(plane_type, expected):
+    model = MODELS.build(dict(type='GridFormer', encoder=dict(plane_type=plane_type), decoder=dict()))
+    assert sum(p.numel() for p in model.parameters()) == expected
+
+
+@pytest.mark.parametrize('plane_type', [('xz', 'xy', 'yz'), ('grid',)])
+def test_shapes_and_loss(plane_type):
+    model = tiny(plane_type)
+    x = torch.rand(2, 50, 3) - 0.5
+    feats = model.encode(x)
+    assert [next(iter(f.values())).shape[1:2] for f in feats] == [(32,), (16,), (8,)]
+    res = [next(iter(f.values())).shape[-1] for f in feats]
+    assert res == [4, 8, 8]
+    q = torch.rand(2, 33, 3) - 0.5
+    assert model.decode(q, feats).shape == (2, 33)
+    assert torch.allclose(model.decode(q, feats, chunk=10), model.decode(q, feats), atol=1e-6)
+    losses = model(x, dict(points=q, points_occ=torch.ones(2, 33)), mode='loss')
+    assert set(losses) == {'loss_occ'} and losses['loss_occ'].item() > 0
+
+
+def test_attention_softmax_per_cell_matches_reference():
+    """Two points in one cell, one alone: weights sum to 1 per cell and the lone point gets weight 1."""
+    torch.manual_seed(0)
+    attn = PointGridAttention(in_channels=8, channels=8, dim=2, share_channels=8).eval()
+    grid = torch.randn(1, 8, 2, 2)
+    # 'xy' plane at R=2: cells by sign of x (fastest) and y
+    pts = torch.tensor([[[-0.3, -0.3, 0.0], [-0.2, -0.4, 0.1], [0.3, 0.3, 0.0]]])
+    feats = torch.randn(1, 3, 8)
+    k, v = attn.project_points(feats)
+    out = attn.aggregate(pts, 'xy', k, v, grid)
+    # reference, by hand: relation, weight, softmax within cell 0 (points 0,1) and cell 3 (point 2)
+    u = pts[0, :, :2] / (1 + 0.1 + 1e-5) + 0.5
+    pos = attn.fc_pos(u - (u * 2).floor() / 2)
+    q = attn.conv_q(grid).reshape(8, 4).t()
+    cells = [0, 0, 3]
+    a = attn.fc_w(k[0] - q[cells] + pos)                   # (3, 1)
+    w01 = torch.softmax(a[:2, 0], 0)
+    expected = torch.zeros(8, 4)
+    expected[:, 0] = w01[0] * (v[0, 0] + pos[0]) + w01[1] * (v[0, 1] + pos[1])
+    expected[:, 3] = v[0, 2] + pos[2]
+    assert torch.allclose(out.reshape(8, 4), expected, atol=1e-5)
+
+
+@pytest.mark.skipif(not scatter.torch_scatter_available(), reason='torch_scatter not installed')
+def test_model_same_with_both_scatter_backends():
+    model = tiny()
+    x = torch.rand(2, 60, 3) - 0.5
+    q = torch.rand(2, 20, 3) - 0.5
+    grads = {}
+    old = scatter.get_scatter_backend()
+    try:
+        for name in ('native', 'torch_scatter'):
+            scatter.set_scatter_backend(name)
+            model.zero_grad()
+            out = model(x, dict(points=q, points_occ=torch.ones(2, 20)), mode='loss')['loss_occ']
+            out.backward()
+            grads[name] = (out.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None])
+    finally:
+        scatter.set_scatter_backend(old)
+    assert torch.allclose(grads['native'][0], grads['torch_scatter'][0], atol=1e-5)
+    for a, b in zip(grads['native'][1], grads['torch_scatter'][1]):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize('bad,match', [
+    (torch.zeros(1, 0, 3), 'at least 2'),
+    (torch.zeros(1, 1, 3), 'at least 2'),
+    (torch.full((1, 10, 3), float('nan')), 'NaN'),
+    (torch.tensor([[[0.0, 0.0, float('inf')], [0.1, 0.1, 0.1]]]), 'NaN or Inf'),
+    (torch.ones(1, 10, 3) * 0.2, 'identical'),
+    (torch.zeros(10, 3), r'\(B, N, 3\)'),
+])
+def test_bad_inputs(bad, match):
+    with pytest.raises(ValueError, match=match):
+        tiny().encode(bad)
+
+
+def test_predict_mesh_and_iou_outputs():
+    model = tiny().eval()
+    x = torch.rand(1, 200, 3) - 0.5
+    out = model.predict(x, dict(points_iou=torch.rand(1, 500, 3) - 0.5, generate_mesh=torch.tensor([True])))
+    assert out[0]['occ_prob_iou'].shape == (500,)
+    assert ((out[0]['occ_prob_iou'] >= 0) & (out[0]['occ_prob_iou'] <= 1)).all()
+    assert out[0]['vertices'].ndim == 2 and out[0]['faces'].ndim == 2
+
+
+def _load_converter():
+    path = REPO / 'tools/model_converters/gridformer_official_to_visionx.py'
+    spec = importlib.util.spec_from_file_location('gf_conv', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _official_name(key: str, plane_type) -> str:
+    """Official (list17/GridFormer) name of a VisionX key, written independently of the converter."""
+    if plane_type == ('grid',):
+        key = key.replace('encoder.unet.', 'encoder.unet3d.')
+    else:
+        key = key.replace('unet.down_levels.', 'unet.down_convs.').replace('unet.up_levels.', 'unet.up_convs.')
+        if '.conv_q.' in key:
+            key = key.replace('.conv_q.', '.conv_q.0.')
+    return 'module.' + key
+
+
+@pytest.mark.parametrize('plane_type', [('xz', 'xy', 'yz'), ('grid',)])
+def test_official_checkpoint_conversion(plane_type, tmp_path):
+    conv = _load_converter()
+    src = tiny(plane_type).eval()
+    official = {_official_name(k, plane_type): v for k, v in src.state_dict().items()}
+    if plane_type == ('grid',):
+        assert 'module.encoder.unet3d.encoders.0.basic_module.SingleConv1.groupnorm.weight' in official
+    else:
+        assert 'module.encoder.unet.down_convs.0.conv_q.0.weight' in official
+        assert 'module.encoder.unet.up_convs.2.upconv_noup.1.running_mean' in official
+    torch.save({'model': official, 'epoch_it': 3}, tmp_path / 'model.pt')
+    state = conv.convert_state_dict(conv.load_official(tmp_path / 'model.pt'))
+    dst = tiny(plane_type)
+    for p in dst.parameters():
+        torch.nn.init.normal_(p)
+    missing, unexpected = dst.load_state_dict(state, strict=True)
+    assert not missing and not unexpected
+    dst.eval()
+    x, q = torch.rand(1, 80, 3) - 0.5, torch.rand(1, 30, 3) - 0.5
+    assert torch.equal(dst.decode(q, dst.encode(x)), src.decode(q, src.encode(x)))
+    with pytest.raises(ValueError, match='unexpected key'):
+        conv.convert_state_dict({'module.other.weight': torch.zeros(1)})
+    with pytest.raises(FileNotFoundError):
+        conv.load_official(tmp_path / 'missing.pt')

@@ -1,0 +1,72 @@
+#!/usr/bin/env python
+"""Train a model from a VisionX config (MMEngine runner).
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--auto-scale-lr]
+                                 [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+
+Multi-process: ``tools/dist_train.sh CONFIG NPROC`` (torchrun) or ``tools/slurm_train.sh``.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from visionx.utils.cli import add_common_args, build_runner, prepare_config, run_tool  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a VisionX model')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from CKPT; without a value, from the latest checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (needs a GPU)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate by total batch size / auto_scale_lr.base_batch_size')
+    add_common_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    from visionx.utils import ConfigError, check_data_roots, load_config
+
+    cfg = prepare_config(load_config(args.config, args.cfg_options), args, args.config)
+
+    if args.amp:
+        if not torch.cuda.is_available():
+            raise ConfigError('--amp needs a CUDA GPU (mixed precision is not used for CPU training)')
+        wrapper = cfg.optim_wrapper
+        if wrapper.get('type', 'OptimWrapper') in ('OptimWrapper', 'AmpOptimWrapper'):
+            wrapper.type = 'AmpOptimWrapper'
+            wrapper.setdefault('loss_scale', 'dynamic')
+        else:  # e.g. an OptimWrapperDict of a multi-network method: mark each wrapper
+            for name, sub in wrapper.items():
+                if isinstance(sub, dict) and sub.get('type', 'OptimWrapper') == 'OptimWrapper':
+                    sub.type = 'AmpOptimWrapper'
+                    sub.setdefault('loss_scale', 'dynamic')
+
+    if args.auto_scale_lr:
+        if 'base_batch_size' not in (cfg.get('auto_scale_lr') or {}):
+            raise ConfigError(f'--auto-scale-lr: {args.config} has no auto_scale_lr.base_batch_size')
+        cfg.auto_scale_lr.enable = True
+
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        if not os.path.isfile(args.resume):
+            raise FileNotFoundError(f'--resume: checkpoint not found: {args.resume}')
+        cfg.resume, cfg.load_from = True, args.resume
+
+    check_data_roots(cfg, splits=('train', 'val'))
+    runner = build_runner(cfg)
+    runner.train()
+    return 0
+
+
+if __name__ == '__main__':
+    run_tool(main)

@@ -1,0 +1,2 @@
+"""High-level inference APIs."""
+from .object_cut import ObjectCutter  # noqa: F401

@@ -1,0 +1,311 @@
+"""Object cut: background removal with BASNet (BASNet 2021, Sec. "Applications"; ObjectCut pipeline).
+
+:class:`ObjectCutter` loads a BASNet checkpoint once (VisionX or the official ``basnet.pth`` layout) and
+cuts many images: each is read at full resolution (any of JPEG / PNG / WebP / TIFF / BMP, grey, RGBA, 16-bit,
+EXIF orientation applied), resized to the network size (320 as ObjectCut, 256 as the BASNet test script),
+and the refined saliency map (output 0, min-max normalised) is upsampled back to the full resolution as
+the alpha matte.  Only the network input is small, so an 8000x6000 photo costs one 320x320 forward pass
+plus an image-sized resize.
+
+Optional ObjectCut post-processing on the 8-bit map at network resolution: hard threshold (>= 5 -> 255,
+else 0), erode once with a 3x3 kernel, Gaussian blur sigma = 2, unsharp mask (5x5 Gaussian, sigma = 1,
+amount 15), then Lanczos resize to the image size.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image, ImageColor, ImageOps
+
+__all__ = ['IMAGE_SUFFIXES', 'read_image', 'load_basnet_weights', 'objectcut_postprocess', 'CutResult',
+           'ObjectCutter']
+
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp')
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr
+    if np.issubdtype(arr.dtype, np.integer):
+        peak = 65535 if arr.max(initial=0) > 255 else 255
+        return (arr.astype(np.float64) * (255.0 / peak)).round().clip(0, 255).astype(np.uint8)
+    arr = arr.astype(np.float64)
+    peak = arr.max(initial=0.0)
+    scale = 255.0 if peak <= 1.0 else 255.0 / peak
+    return (arr * scale).round().clip(0, 255).astype(np.uint8)
+
+
+def read_image(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read an image as RGB uint8 with EXIF orientation applied.
+
+    Args:
+        path: JPEG / PNG / WebP / TIFF / BMP file; grey, palette, RGBA and 16-bit images are accepted.
+
+    Returns:
+        ``(rgb, alpha)``: (H, W, 3) uint8 and the image's own (H, W) uint8 alpha channel, or None.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the file is empty, truncated or not a decodable image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'{path}: no such file')
+    if path.stat().st_size == 0:
+        raise ValueError(f'{path}: empty file (0 bytes)')
+    try:
+        with Image.open(path) as img:
+            img.load()  # decodes now, so truncated files fail here
+            img = ImageOps.exif_transpose(img)
+            if img.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
+                rgb = _to_uint8(np.asarray(img))
+                return np.repeat(rgb[..., None], 3, axis=2), None
+            alpha = None
+            if img.mode in ('RGBA', 'LA', 'PA') or (img.mode == 'P' and 'transparency' in img.info):
+                img = img.convert('RGBA')
+                alpha = np.asarray(img)[..., 3].copy()
+            return np.asarray(img.convert('RGB')).copy(), alpha
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as pil_err:
+        # PIL cannot decode some 16-bit colour TIFFs; OpenCV can (without EXIF rotation).
+        data = np.fromfile(path, np.uint8)
+        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+        if arr is None:
+            raise ValueError(f'{path}: not a readable image ({pil_err}); expected JPEG, PNG, WebP, TIFF or '
+                             'BMP') from None
+        alpha = None
+        if arr.ndim == 2:
+            arr = np.repeat(arr[..., None], 3, axis=2)
+        elif arr.shape[2] == 4:
+            alpha = _to_uint8(arr[..., 3])
+            arr = cv2.cvtColor(arr[..., :3], cv2.COLOR_BGR2RGB)
+        else:
+            arr = cv2.cvtColor(arr[..., :3], cv2.COLOR_BGR2RGB)
+        return _to_uint8(arr), alpha
+
+
+def load_basnet_weights(model: torch.nn.Module, checkpoint: str | os.PathLike, assign: bool = False) -> None:
+    """Load a VisionX or official BASNet checkpoint into ``model`` (strict, weights-only unpickling).
+
+    Args:
+        model: A ``BASNet``; may live on the ``meta`` device when ``assign=True`` (no random init needed).
+        checkpoint: VisionX checkpoint (``{'state_dict': ...}``) or the official ``basnet.pth``.
+        assign: Adopt the checkpoint tensors instead of copying into existing ones.
+
+    Raises:
+        FileNotFoundError: no such checkpoint.
+        ValueError: the file is not a BASNet checkpoint (names missing / unexpected keys).
+    """
+    from visionx.models.salient.convert import convert_official_basnet, is_official_basnet
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise FileNotFoundError(f'checkpoint {path} not found (expected a VisionX BASNet .pth or the '
+                                'official basnet.pth)')
+    try:
+        state = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:  # noqa: BLE001 - re-raised with the file name
+        raise ValueError(f'checkpoint {path} cannot be loaded safely: {err}') from None
+    if not isinstance(state, dict):
+        raise ValueError(f'checkpoint {path} does not hold a state dict')
+    if is_official_basnet(state):
+        state = convert_official_basnet(state)
+    else:
+        state = state.get('state_dict', state)
+        state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    # the loss has no parameters; data_preprocessor buffers are rebuilt from the config
+    state = {k: v for k, v in state.items() if not k.startswith('data_preprocessor.')}
+    own = {k for k in model.state_dict() if not k.startswith('data_preprocessor.')}
+    missing = sorted(own - set(state) - {k for k in own if k.endswith('num_batches_tracked')})
+    unexpected = sorted(set(state) - own)
+    if missing or unexpected:
+        raise ValueError(f'checkpoint {path} is not a BASNet checkpoint: {len(missing)} missing keys '
+                         f'(e.g. {missing[:3]}), {len(unexpected)} unexpected keys (e.g. {unexpected[:3]})')
+    own_state = model.state_dict()
+    shapes = [k for k, v in state.items() if tuple(v.shape) != tuple(own_state[k].shape)]
+    if shapes:
+        raise ValueError(f'checkpoint {path} is not a BASNet checkpoint: shape mismatch for {shapes[:3]}')
+    for k in own:  # PyTorch-0.4.0 checkpoints (the official one) have no BN num_batches_tracked
+        if k.endswith('num_batches_tracked') and k not in state:
+            state[k] = torch.zeros((), dtype=torch.long)
+    model.load_state_dict(state, strict=False, assign=assign)
+
+
+def _unsharp(img: np.ndarray, sigma: float = 1.0, amount: float = 15.0, ksize: int = 5) -> np.ndarray:
+    blurred = cv2.GaussianBlur(img, (ksize, ksize), sigma)
+    return np.clip(img + amount * (img - blurred), 0, 255)
+
+
+def objectcut_postprocess(mask8: np.ndarray, threshold: int = 5) -> np.ndarray:
+    """ObjectCut's matte clean-up on an 8-bit map at network resolution.
+
+    Args:
+        mask8: (h, w) uint8 saliency map (min-max normalised x 255).
+        threshold: Hard threshold; ``>= threshold`` becomes 255, the rest 0.
+
+    Returns:
+        np.ndarray: (h, w) uint8 matte.
+    """
+    m = np.where(mask8 >= threshold, 255, 0).astype(np.uint8)
+    m = cv2.erode(m, np.ones((3, 3), np.uint8), iterations=1)
+    m = cv2.GaussianBlur(m.astype(np.float32), (0, 0), 2.0)
+    return _unsharp(m).round().astype(np.uint8)
+
+
+def parse_background(spec: str | None, size_hw: tuple[int, int]) -> np.ndarray | None:
+    """A background colour name / ``#rrggbb`` / ``r,g,b`` or an image path -> (H, W, 3) uint8, or None."""
+    if spec is None:
+        return None
+    h, w = size_hw
+    if re.fullmatch(r'\d{1,3},\d{1,3},\d{1,3}', spec):
+        return np.broadcast_to(np.array([int(v) for v in spec.split(',')], np.uint8), (h, w, 3))
+    if Path(spec).is_file():
+        bg, _ = read_image(spec)
+        # cover: scale so both sides are at least the target, then centre-crop
+        scale = max(h / bg.shape[0], w / bg.shape[1])
+        nh, nw = max(h, round(bg.shape[0] * scale)), max(w, round(bg.shape[1] * scale))
+        bg = np.asarray(Image.fromarray(bg).resize((nw, nh), Image.BILINEAR))
+        top, left = (nh - h) // 2, (nw - w) // 2
+        return bg[top:top + h, left:left + w]
+    try:
+        rgb = ImageColor.getrgb(spec)[:3]
+    except ValueError:
+        raise ValueError(f'background {spec!r} is neither an image file nor a colour (name, #rrggbb or '
+                         'r,g,b)') from None
+    return np.broadcast_to(np.array(rgb, np.uint8), (h, w, 3))
+
+
+@dataclasses.dataclass
+class CutResult:
+    """Outputs of one cut: ``rgba`` (H, W, 4), ``alpha`` (H, W) and optionally ``composite`` (H, W, 3)."""
+    rgba: np.ndarray
+    alpha: np.ndarray
+    composite: np.ndarray | None = None
+
+
+class ObjectCutter:
+    """Load BASNet once, cut many images.
+
+    Args:
+        checkpoint: VisionX BASNet checkpoint or the official ``basnet.pth`` (converted on the fly).
+        device: Torch device.
+        input_size: Network input side (320 as ObjectCut; 256 as the BASNet test script).
+        fuse_bn: Fold BatchNorm into the preceding convs (inference only; same outputs up to float error).
+        channels_last: Use the channels-last memory format (faster on recent CPUs / GPUs).
+        model: An already built (and loaded) ``BASNet``; skips ``checkpoint``.
+
+    Example:
+        >>> cutter = ObjectCutter('basnet.pth')
+        >>> rgb, _ = read_image('cat.jpg')
+        >>> cutter.cut(rgb).rgba  # (H, W, 4) uint8
+    """
+
+    def __init__(self, checkpoint: str | os.PathLike | None = None, device: str | torch.device = 'cpu',
+                 input_size: int = 320, fuse_bn: bool = True, channels_last: bool = False,
+                 model: torch.nn.Module | None = None) -> None:
+        if input_size < 32:
+            raise ValueError(f'input_size must be >= 32, got {input_size}')
+        self.device = torch.device(device)
+        self.input_size = int(input_size)
+        if model is None:
+            if checkpoint is None:
+                raise ValueError('ObjectCutter needs a checkpoint (VisionX BASNet .pth or official basnet.pth)')
+            import visionx.models  # noqa: F401  (registers BASNet)
+            from visionx.models.salient import BASNet
+            # built on the meta device and filled from the checkpoint: no time spent on random init
+            with torch.device('meta'):
+                model = BASNet(encoder=dict(type='BASNetEncoder', init_cfg=None))
+            load_basnet_weights(model, checkpoint, assign=True)
+            if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+                raise ValueError(f'checkpoint {checkpoint} does not fill every BASNet tensor')
+        model = model.eval()
+        if fuse_bn:  # note: folds the BNs of a passed-in ``model`` in place
+            from visionx.models.salient.basnet import fuse_conv_bn_
+            model = fuse_conv_bn_(model)
+        self.model = model.to(self.device)
+        self.channels_last = channels_last
+        if channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    def preprocess(self, rgb: np.ndarray) -> torch.Tensor:
+        """(H, W, 3) uint8 -> (3, S, S) float: bilinear resize, / max, ImageNet normalisation."""
+        img = cv2.resize(rgb, (self.input_size, self.input_size), interpolation=cv2.INTER_LINEAR)
+        img = img.astype(np.float32)
+        peak = img.max()
+        img = img / peak if peak > 0 else img
+        img = (img - IMAGENET_MEAN) / IMAGENET_STD
+        return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+
+    @torch.inference_mode()
+    def predict(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Saliency maps at network resolution for a batch of (H, W, 3) uint8 images.
+
+        Returns:
+            list of (S, S) float32 maps in [0, 1] (refined output, min-max normalised per image).
+        """
+        if not images:
+            return []
+        batch = torch.stack([self.preprocess(im) for im in images]).to(self.device)
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        prob = self.model.forward_logits(batch)[0].float().sigmoid()[:, 0]
+        lo = prob.flatten(1).min(1)[0][:, None, None]
+        hi = prob.flatten(1).max(1)[0][:, None, None]
+        prob = torch.where(hi - lo > 1e-8, (prob - lo) / (hi - lo).clamp_min(1e-8), torch.zeros_like(prob))
+        return list(prob.cpu().numpy())
+
+    @staticmethod
+    def alpha_from_map(prob: np.ndarray, size_hw: tuple[int, int], postprocess: bool = False,
+                       threshold: int = 5) -> np.ndarray:
+        """Upsample a network-resolution map to (H, W) uint8 alpha (bilinear, or ObjectCut's pipeline)."""
+        mask8 = (np.clip(prob, 0, 1) * 255).round().astype(np.uint8)
+        h, w = size_hw
+        if postprocess:
+            return np.asarray(Image.fromarray(objectcut_postprocess(mask8, threshold)).resize((w, h),
+                                                                                              Image.LANCZOS))
+        return np.asarray(Image.fromarray(mask8).resize((w, h), Image.BILINEAR))
+
+    @staticmethod
+    def compose(rgb: np.ndarray, alpha: np.ndarray, background: str | None = None,
+                invert: bool = False) -> CutResult:
+        """RGBA cut-out (and a composite over ``background``) from an image and its alpha."""
+        if invert:
+            alpha = 255 - alpha
+        rgba = np.dstack([rgb, alpha])
+        composite = None
+        bg = parse_background(background, alpha.shape)
+        if bg is not None:
+            a = alpha.astype(np.float32)[..., None] / 255.0
+            composite = (rgb * a + bg * (1 - a)).round().clip(0, 255).astype(np.uint8)
+        return CutResult(rgba=rgba, alpha=alpha, composite=composite)
+
+    def cut(self, rgb: np.ndarray, background: str | None = None, postprocess: bool = False,
+            invert: bool = False) -> CutResult:
+        """Cut one (H, W, 3) uint8 RGB image."""
+        prob = self.predict([rgb])[0]
+        alpha = self.alpha_from_map(prob, rgb.shape[:2], postprocess)
+        return self.compose(rgb, alpha, background, invert)
+
+    def cut_many(self, images: Iterable[np.ndarray], batch_size: int = 1, **kwargs) -> Iterable[CutResult]:
+        """Cut images in batches of ``batch_size`` network passes; yields one :class:`CutResult` each."""
+        buf: list[np.ndarray] = []
+        for im in images:
+            buf.append(im)
+            if len(buf) == batch_size:
+                yield from self.cut_batch(buf, **kwargs)
+                buf = []
+        if buf:
+            yield from self.cut_batch(buf, **kwargs)
+
+    def cut_batch(self, images: list[np.ndarray], background: str | None = None, postprocess: bool = False,
+                   invert: bool = False) -> list[CutResult]:
+        probs = self.predict(images)
+        return [self.compose(im, self.alpha_from_map(p, im.shape[:2], postprocess), background, invert)
+                for im, p in zip(images, probs)]

@@ -1,0 +1,94 @@
+"""Benchmark cases for TopoMortar: one training step per topology loss, relative to CE+Dice.
+
+``tools/benchmark.py --case topomortar_losses [--batch-size 10] [--iters N] [--device cuda]
+[--cfg-options size=512 losses=clDiceLoss,WarpingLoss]``
+
+A step is: DynUNet (TopoMortar's network, 6 deep-supervision heads) forward, the deep-supervised loss,
+backward and an SGD update, on synthetic brick-wall labels.  Scheduled losses are measured in their
+active phase (training progress set to 1 in the ``MessageHub``); the topology term acts on the main output
+only, as in training.  Each row's ``extra`` holds time and peak memory relative to CE+Dice.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import BenchResult, measure, register_case
+
+LOSSES = ('CEDiceLoss', 'clDiceLoss', 'SkeletonRecallLoss', 'cbDiceLoss', 'RegionWiseLoss', 'WarpingLoss',
+          'TopoLoss')
+
+
+def _batch(batch: int, size: int, device: torch.device, seed: int = 0):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    from visionx.datasets.topomortar.synthetic import render_wall
+    rng = np.random.default_rng(seed)
+    imgs, samples = [], []
+    for _ in range(batch):
+        img, mortar = render_wall(rng, size)
+        x = torch.from_numpy(img.astype(np.float32)).permute(2, 0, 1)
+        imgs.append((x - x.mean((1, 2), keepdim=True)) / x.std((1, 2), keepdim=True))
+        ds = SegDataSample()
+        ds.gt_sem_seg = PixelData(data=torch.from_numpy(mortar.astype(np.int64))[None].to(device))
+        samples.append(ds)
+    return torch.stack(imgs).to(device), samples
+
+
+@register_case('topomortar_losses')
+def topomortar_losses(args) -> list[BenchResult]:
+    """Time and peak memory of one training step per TopoMortar loss (default 512 px, batch 10)."""
+    from mmengine.logging import MessageHub
+    from mmengine.registry import init_default_scope
+
+    from visionx.models.losses.topology_common import PROGRESS_KEY
+    from visionx.registry import MODELS
+    init_default_scope('visionx')
+    opts = dict(getattr(args, 'cfg_options', None) or {})
+    size = int(opts.get('size', 512))
+    batch = int(getattr(args, 'batch_size', None) or 10)
+    names = opts.get('losses', LOSSES)
+    names = names.split(',') if isinstance(names, str) else list(names)
+    device = torch.device(getattr(args, 'device', None) or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    iters, warmup = int(getattr(args, 'iters', 3) or 3), int(getattr(args, 'warmup', 1) or 1)
+    x, samples = _batch(batch, size, device)
+    hub = MessageHub.get_current_instance()
+    hub.update_info(PROGRESS_KEY, 1.0)
+    rows, ref = [], None
+    try:
+        for name in names:
+            if name == 'TopoLoss':
+                try:
+                    import gudhi  # noqa: F401
+                except ImportError:
+                    continue
+            torch.manual_seed(0)
+            model = MODELS.build(dict(type='DeepSupervisionSegmentor', network=dict(type='MonaiDynUNet'),
+                                      loss=dict(type=name),
+                                      data_preprocessor=dict(type='SegDataPreProcessor', size_divisor=128)))
+            model.to(device).train()
+            opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.99, nesterov=True, weight_decay=3e-5)
+
+            def step():
+                opt.zero_grad(set_to_none=True)
+                losses = model.loss(x, samples)
+                sum(losses.values()).backward()
+                opt.step()
+
+            res = measure(step, case=f'topomortar_losses/{name}', unit='images', items_per_iter=batch,
+                          iters=iters, warmup=warmup, device=device,
+                          extra=dict(size=size, batch=batch))
+            med = float(np.median(res.latencies_s))
+            if name == 'CEDiceLoss':
+                ref = (med, res.peak_mem_mb)
+            if ref is not None:
+                res.extra.update(time_vs_cedice=round(med / ref[0], 3),
+                                 mem_vs_cedice=round(res.peak_mem_mb / ref[1], 3))
+            rows.append(res)
+            del model, opt
+            if device.type == 'cuda':
+                torch.cuda.empty_cache()
+    finally:
+        hub.pop_info(PROGRESS_KEY, None)
+    return rows

@@ -1,0 +1,162 @@
+"""TopoMortar data transforms: z-score, the nnU-Net-like augmentations, RandHue, tubed skeletons, packing.
+
+Images are H x W x 3 arrays as mmcv loads them (BGR); labels (H, W) with mortar = 1 after the dataset's
+255 -> 1 mapping.  cv2/PIL loading does not transpose images, so TopoMortar's flipud(rot90) on saved
+predictions is not needed here.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.structures import PixelData
+from mmseg.datasets.transforms import PackSegInputs
+
+from visionx.registry import TRANSFORMS
+
+DEFAULT_META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
+                     'flip', 'flip_direction', 'reduce_zero_label', 'group')
+
+
+@TRANSFORMS.register_module()
+class ZScoreNormalize(BaseTransform):
+    """Channel-wise z-score of each image (MONAI ``NormalizeIntensity(channel_wise=True)``).
+
+    Required Keys: img.  Modified Keys: img (float32).
+    """
+
+    def transform(self, results: dict) -> dict:
+        img = results['img'].astype(np.float32)
+        img = img[..., None] if img.ndim == 2 else img
+        mean = img.mean(axis=(0, 1), keepdims=True)
+        std = img.std(axis=(0, 1), keepdims=True)
+        results['img'] = np.where(std > 0, (img - mean) / np.where(std > 0, std, 1), img - mean)
+        return results
+
+
+@TRANSFORMS.register_module()
+class TopoMortarAugment(BaseTransform):
+    """TopoMortar's training augmentations (METHODS §3.4), applied with MONAI's dictionary transforms.
+
+    In order: RandRotate (p .2, [-pi, pi]), RandZoom (p .2, 0.7-1.4), RandGaussianNoise (p .1, std .1),
+    RandGaussianSmooth (p .2, sigma 0.5-1), RandScaleIntensity (p .15, +-0.25), RandScaleIntensityFixedMean
+    (p .15, +-0.25, preserve range), RandSimulateLowResolution (p .25, zoom 0.5-1), RandAdjustContrast
+    inverted and not (p .1 each, gamma 0.7-1.5, retain stats), RandAxisFlip (p .5).  Images use bilinear
+    and labels nearest interpolation.  The MONAI random state is seeded lazily from NumPy's global
+    generator, so mmengine's ``randomness`` seed and per-worker seeding apply.
+
+    Required Keys: img, gt_seg_map.  Modified Keys: img (float32), gt_seg_map.
+
+    Args:
+        prob_scale: multiplies every probability (1 = TopoMortar; 0 disables the augmentations).
+    """
+
+    def __init__(self, prob_scale: float = 1.0) -> None:
+        import monai.transforms as mt
+        if prob_scale < 0:
+            raise ValueError(f'prob_scale must be >= 0, got {prob_scale}')
+        s = prob_scale
+        k, i = ['img', 'seg'], ['img']
+        self.prob_scale = prob_scale
+        self.compose = mt.Compose([
+            mt.RandRotated(k, range_x=np.pi, prob=0.2 * s, mode=['bilinear', 'nearest']),
+            mt.RandZoomd(k, prob=0.2 * s, min_zoom=0.7, max_zoom=1.4, mode=['bilinear', 'nearest-exact']),
+            mt.RandGaussianNoised(i, prob=0.1 * s, mean=0.0, std=0.1),
+            mt.RandGaussianSmoothd(i, sigma_x=(0.5, 1.0), sigma_y=(0.5, 1.0), prob=0.2 * s),
+            mt.RandScaleIntensityd(i, factors=0.25, prob=0.15 * s),
+            mt.RandScaleIntensityFixedMeand(i, factors=0.25, preserve_range=True, prob=0.15 * s),
+            mt.RandSimulateLowResolutiond(i, prob=0.25 * s, zoom_range=(0.5, 1.0),
+                                          downsample_mode='bilinear', upsample_mode='nearest'),
+            mt.RandAdjustContrastd(i, prob=0.1 * s, gamma=(0.7, 1.5), invert_image=True, retain_stats=True),
+            mt.RandAdjustContrastd(i, prob=0.1 * s, gamma=(0.7, 1.5), invert_image=False, retain_stats=True),
+            mt.RandAxisFlipd(k, prob=0.5 * s),
+        ])
+        self._seeded = False
+
+    def transform(self, results: dict) -> dict:
+        if not self._seeded:
+            self.compose.set_random_state(seed=int(np.random.randint(0, 2**31 - 1)))
+            self._seeded = True
+        img = np.ascontiguousarray(results['img'].astype(np.float32).transpose(2, 0, 1))
+        seg = results['gt_seg_map'][None].astype(np.float32)
+        out = self.compose({'img': img, 'seg': seg})
+        results['img'] = np.ascontiguousarray(np.asarray(out['img'], np.float32).transpose(1, 2, 0))
+        results['gt_seg_map'] = np.rint(np.asarray(out['seg'])[0]).astype(results['gt_seg_map'].dtype)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(prob_scale={self.prob_scale})'
+
+
+@TRANSFORMS.register_module()
+class RandHue(BaseTransform):
+    """TopoMortar's RandHue framework: one random hue for the whole image (METHODS §3.4).
+
+    Min-max scale to [0, 1], convert to HSV, set hue to U(0, 360), add U(0, 0.5) to saturation and value
+    (clipped to [0, 1]), convert back and restore the original range.  Works on BGR (mmcv) images.
+
+    Required Keys: img.  Modified Keys: img (float32).
+
+    Args:
+        prob: probability of applying it (0.5).
+    """
+
+    def __init__(self, prob: float = 0.5) -> None:
+        if not 0 <= prob <= 1:
+            raise ValueError(f'prob must be in [0, 1], got {prob}')
+        self.prob = prob
+
+    def transform(self, results: dict) -> dict:
+        if np.random.rand() >= self.prob:
+            return results
+        img = results['img'].astype(np.float32)
+        if img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f'RandHue needs an H x W x 3 image, got shape {img.shape}')
+        lo, hi = float(img.min()), float(img.max())
+        scaled = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+        hsv = cv2.cvtColor(scaled, cv2.COLOR_BGR2HSV)  # float input: H in [0, 360), S, V in [0, 1]
+        hsv[..., 0] = np.random.uniform(0, 360)
+        hsv[..., 1] = np.clip(hsv[..., 1] + np.random.uniform(0, 0.5), 0, 1)
+        hsv[..., 2] = np.clip(hsv[..., 2] + np.random.uniform(0, 0.5), 0, 1)
+        out = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+        results['img'] = (out * (hi - lo) + lo).astype(np.float32)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(prob={self.prob})'
+
+
+@TRANSFORMS.register_module()
+class TubedSkeleton(BaseTransform):
+    """Tubed skeleton of the label for :class:`visionx.models.losses.SkeletonRecallLoss` (binary tasks).
+
+    skimage ``skeletonize`` of the foreground (labels 1..254), dilated twice with a cross, times the
+    foreground — computed here, in the data-loader workers, instead of in the training step.
+
+    Required Keys: gt_seg_map.  Added Keys: gt_skeleton (H, W) uint8.
+    """
+
+    def transform(self, results: dict) -> dict:
+        from visionx.models.losses.topology_common import tubed_skeleton
+        seg = results['gt_seg_map']
+        results['gt_skeleton'] = tubed_skeleton((seg > 0) & (seg != 255))
+        return results
+
+
+@TRANSFORMS.register_module()
+class PackTopoMortarInputs(PackSegInputs):
+    """mmseg ``PackSegInputs`` that also packs ``gt_skeleton`` and keeps the test ``group`` meta key.
+
+    Required Keys: img, gt_seg_map (optional), gt_skeleton (optional).  Added Keys: inputs, data_samples.
+    """
+
+    def __init__(self, meta_keys=DEFAULT_META_KEYS) -> None:
+        super().__init__(meta_keys=meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        packed = super().transform(results)
+        if 'gt_skeleton' in results:
+            skel = torch.from_numpy(np.ascontiguousarray(results['gt_skeleton'])[None].astype(np.int64))
+            packed['data_samples'].gt_skeleton = PixelData(data=skel)
+        return packed

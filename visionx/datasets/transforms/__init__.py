@@ -1,0 +1,1 @@
+"""Transforms shared by several methods (method-specific ones live with their dataset)."""

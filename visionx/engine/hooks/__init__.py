@@ -1,0 +1,6 @@
+"""Hooks."""
+from .param_sync import ParamSyncCheckHook, state_dict_digest
+from .rng_state import RNGStateHook
+from .topology import TopologyLossScheduleHook  # noqa: F401
+
+__all__ = ['ParamSyncCheckHook', 'RNGStateHook', 'state_dict_digest']

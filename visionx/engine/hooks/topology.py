@@ -1,0 +1,45 @@
+"""Training-schedule hook for the scheduled TopoMortar topology losses (Warping, TopoLoss)."""
+from __future__ import annotations
+
+from mmengine.hooks import Hook
+
+from visionx.registry import HOOKS
+
+
+@HOOKS.register_module()
+class TopologyLossScheduleHook(Hook):
+    """Publish the training progress ``(iter + 1) / max_iters`` in mmengine's ``MessageHub``.
+
+    Scheduled losses (``WarpingLoss``, ``TopoLoss``) switch their topology term on once this progress
+    exceeds their ``start_fraction`` (TopoMortar: ``it > 0.7 * iterations``).  Without this hook they fall
+    back to the ``iter``/``max_iters`` of mmengine's ``RuntimeInfoHook``; the hook adds ``total_iters`` to
+    schedule against another length than the runner's (e.g. one self-distillation round) and logs the
+    iteration at which the terms switch on.
+
+    Args:
+        total_iters: length of the schedule the losses follow; defaults to the runner's ``max_iters``.
+        start_fraction: only used for the log message announcing the switch (0.7).
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, total_iters: int | None = None, start_fraction: float = 0.7) -> None:
+        if total_iters is not None and total_iters <= 0:
+            raise ValueError(f'total_iters must be positive, got {total_iters}')
+        self.total_iters = total_iters
+        self.start_fraction = start_fraction
+        self._announced = False
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        from visionx.models.losses.topology_common import PROGRESS_KEY
+        total = self.total_iters or runner.max_iters
+        progress = (runner.iter + 1) / total
+        runner.message_hub.update_info(PROGRESS_KEY, progress)
+        if not self._announced and progress > self.start_fraction:
+            self._announced = True
+            runner.logger.info(f'topology loss terms with start_fraction={self.start_fraction} are on '
+                               f'from iteration {runner.iter + 1} of {total}')
+
+    def after_train(self, runner) -> None:
+        from visionx.models.losses.topology_common import PROGRESS_KEY
+        runner.message_hub.pop_info(PROGRESS_KEY, None)

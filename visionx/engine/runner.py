@@ -1,0 +1,82 @@
+"""``VisionXRunner``: MMEngine's Runner, made to run distributed on CPU-only machines.
+
+MMEngine 0.10.7 assumes CUDA for distributed runs in two places:
+
+* ``init_dist('pytorch')`` calls ``torch.cuda.set_device(LOCAL_RANK)`` before ``init_process_group``;
+  on a CPU-only torch that raises.  Here the process group is created with ``gloo`` directly when CUDA is
+  not available (and the configured ``nccl`` backend is replaced by ``gloo``, which is what works on CPU).
+* ``wrap_model`` passes ``device_ids=[LOCAL_RANK]`` to DDP, which DDP rejects for a CPU module.  For a
+  module whose parameters live on the CPU, VisionX passes ``device_ids=None``.
+
+It also registers :class:`~visionx.engine.hooks.RNGStateHook` in every run, so that ``--resume``
+continues the random streams where the interrupted run left them.  Everything else (hooks, loops,
+checkpointing, resume) is MMEngine's own.
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.dist import is_distributed
+from mmengine.model import MMDistributedDataParallel, is_model_wrapper
+from mmengine.runner import Runner
+
+from visionx.registry import MODEL_WRAPPERS, RUNNERS
+
+
+def init_cpu_dist(launcher: str, backend: str = 'gloo', **kwargs) -> None:
+    """Create the process group on a CPU-only machine (``torchrun`` or slurm environment variables)."""
+    if launcher == 'slurm' and 'RANK' not in os.environ:
+        os.environ['RANK'] = os.environ['SLURM_PROCID']
+        os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+        os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+        os.environ.setdefault('MASTER_PORT', '29500')
+        if 'MASTER_ADDR' not in os.environ:
+            import subprocess
+            node_list = os.environ['SLURM_NODELIST']
+            os.environ['MASTER_ADDR'] = subprocess.getoutput(
+                f'scontrol show hostname {node_list} | head -n1')
+    elif launcher == 'mpi' and 'RANK' not in os.environ:
+        os.environ['RANK'] = os.environ['OMPI_COMM_WORLD_RANK']
+        os.environ['WORLD_SIZE'] = os.environ['OMPI_COMM_WORLD_SIZE']
+        os.environ['LOCAL_RANK'] = os.environ.get('OMPI_COMM_WORLD_LOCAL_RANK', '0')
+        os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
+        os.environ.setdefault('MASTER_PORT', '29500')
+    kwargs.pop('init_backend', None)
+    torch_dist.init_process_group(
+        backend='gloo' if backend == 'nccl' else backend,
+        rank=int(os.environ['RANK']), world_size=int(os.environ['WORLD_SIZE']), **kwargs)
+
+
+@RUNNERS.register_module()
+class VisionXRunner(Runner):
+    """MMEngine ``Runner`` that also trains distributed on CPU (gloo).  See the module docstring."""
+
+    def setup_env(self, env_cfg: dict) -> None:
+        if self.distributed and not is_distributed() and not torch.cuda.is_available():
+            dist_cfg = dict(env_cfg.get('dist_cfg', {}))
+            timeout = dist_cfg.pop('timeout', None)
+            if timeout is not None:
+                import datetime
+                dist_cfg['timeout'] = datetime.timedelta(seconds=timeout)
+            init_cpu_dist(self.launcher, **dist_cfg)
+        super().setup_env(env_cfg)
+
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        super().register_hooks(default_hooks, custom_hooks)
+        from .hooks import RNGStateHook
+        if not any(isinstance(h, RNGStateHook) for h in self.hooks):
+            self.register_hook(RNGStateHook())
+
+    def wrap_model(self, model_wrapper_cfg: dict | None, model: torch.nn.Module) -> torch.nn.Module:
+        on_cpu = all(p.device.type == 'cpu' for p in model.parameters())
+        if not self.distributed or is_model_wrapper(model) or not on_cpu:
+            return super().wrap_model(model_wrapper_cfg, model)
+        if model_wrapper_cfg is None:
+            return MMDistributedDataParallel(
+                module=model, device_ids=None, broadcast_buffers=False,
+                find_unused_parameters=self.cfg.get('find_unused_parameters', False))
+        cfg = dict(model_wrapper_cfg)
+        cfg.setdefault('type', 'MMDistributedDataParallel')
+        return MODEL_WRAPPERS.build(cfg, default_args=dict(module=model))

@@ -1,0 +1,352 @@
+"""The losses compared in TopoMortar, as mmseg-style losses.
+
+All take logits (B, C, H, W) — C = 2 (softmax, as in TopoMortar) or C = 1 (sigmoid) — and integer labels
+(B, H, W) or soft labels (B, C, H, W).  Where a method is defined in 3D (CE+Dice, clDice, Skeleton Recall,
+region-wise) (B, C, D, H, W) works too.  Each has a functional core (``*_loss``) and a thin registered
+module.  Scheduled terms (Warping, TopoLoss) live in :mod:`.topology_warping` and
+:mod:`.topology_persistence`.  The TOPO loss (Oner et al., MALIS windows) is not implemented yet.
+
+Reference: J. M. Valverde et al., "TopoMortar", BMVC 2025 (arXiv 2503.03365), and the papers of each loss.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from visionx.registry import MODELS
+from .topology_common import (TopologyLossBase, ce_term, dice_term, edt, hard_labels, prepare,
+                              soft_skeleton, topological_skeleton, tubed_skeleton)
+
+__all__ = [
+    'ce_dice_loss', 'cldice_loss', 'skeleton_recall_loss', 'cbdice_loss', 'region_wise_loss',
+    'CEDiceLoss', 'clDiceLoss', 'SkeletonRecallLoss', 'cbDiceLoss', 'RegionWiseLoss',
+    'WarpingLoss', 'TopoLoss'
+]
+
+# -- CE + Dice -------------------------------------------------------------------------------------
+
+
+def ce_dice_loss(logits: torch.Tensor, target: torch.Tensor, lambda_ce: float = 1.0,
+                 lambda_dice: float = 1.0, ignore_index: int | None = 255) -> torch.Tensor:
+    """TopoMortar's baseline ``lambda_ce * CE + lambda_dice * Dice`` (Dice over both classes).
+
+    Args:
+        logits: (B, C, *spatial).
+        target: (B, *spatial) labels or (B, C, *spatial) soft labels.
+
+    Returns:
+        Scalar loss.
+    """
+    log_p, p, y, valid = prepare(logits, target, ignore_index)
+    return lambda_ce * ce_term(log_p, y, valid) + lambda_dice * dice_term(p, y, valid)
+
+
+@MODELS.register_module()
+class CEDiceLoss(TopologyLossBase):
+    """Cross-entropy + soft Dice, the TopoMortar baseline (see :func:`ce_dice_loss`)."""
+
+    def __init__(self, lambda_ce: float = 1.0, lambda_dice: float = 1.0, loss_weight: float = 1.0,
+                 loss_name: str = 'loss_ce_dice', reduction: str = 'mean', ignore_index: int | None = 255):
+        super().__init__(loss_weight, loss_name, reduction, ignore_index)
+        self.lambda_ce, self.lambda_dice = lambda_ce, lambda_dice
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, weight=None, avg_factor=None,
+                reduction_override=None, ignore_index: int | None = None, **kwargs) -> torch.Tensor:
+        self._check(weight, avg_factor, reduction_override)
+        return self.loss_weight * ce_dice_loss(pred, target, self.lambda_ce, self.lambda_dice,
+                                               self._ignore(ignore_index))
+
+
+# -- clDice ----------------------------------------------------------------------------------------
+
+
+def cldice_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.5, iterations: int = 3,
+                smooth: float = 1.0, ignore_index: int | None = 255) -> torch.Tensor:
+    """``(1 - alpha) * Dice + alpha * (1 - clDice)`` with soft skeletons (Shit et al., CVPR 2021, Eq. 3).
+
+    Topology precision/sensitivity use the foreground channels only and are summed over the whole batch,
+    as in TopoMortar: ``Tprec = (sum skel(p) y + s) / (sum skel(p) + s)``,
+    ``Tsens = (sum skel(y) p + s) / (sum skel(y) + s)``.
+
+    Args:
+        logits: (B, C, H, W) or (B, C, D, H, W).
+        target: labels (B, *spatial) or soft labels (B, C, *spatial).
+        alpha: weight of the clDice term (0.5).
+        iterations: soft-skeleton iterations (3).
+        smooth: smoothing of Tprec/Tsens (1).
+    """
+    log_p, p, y, valid = prepare(logits, target, ignore_index)
+    dice = dice_term(p, y, valid)
+    p_fg, y_fg = (p * valid)[:, 1:], y[:, 1:]
+    skel_p, skel_y = soft_skeleton(p_fg, iterations), soft_skeleton(y_fg, iterations)
+    tprec = ((skel_p * y_fg).sum() + smooth) / (skel_p.sum() + smooth)
+    tsens = ((skel_y * p_fg).sum() + smooth) / (skel_y.sum() + smooth)
+    cl_dice = 2 * tprec * tsens / (tprec + tsens)
+    return (1 - alpha) * dice + alpha * (1 - cl_dice)
+
+
+@MODELS.register_module()
+class clDiceLoss(TopologyLossBase):  # noqa: N801  (the method's own spelling)
+    """Soft-Dice + clDice (see :func:`cldice_loss`).  Memory grows with ``iterations`` (max-pool chain)."""
+
+    def __init__(self, alpha: float = 0.5, iterations: int = 3, smooth: float = 1.0,
+                 loss_weight: float = 1.0, loss_name: str = 'loss_cldice', reduction: str = 'mean',
+                 ignore_index: int | None = 255):
+        super().__init__(loss_weight, loss_name, reduction, ignore_index)
+        if not 0 <= alpha <= 1:
+            raise ValueError(f'alpha must be in [0, 1], got {alpha}')
+        self.alpha, self.iterations, self.smooth = alpha, iterations, smooth
+
+    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None,
+                ignore_index=None, **kwargs) -> torch.Tensor:
+        self._check(weight, avg_factor, reduction_override)
+        return self.loss_weight * cldice_loss(pred, target, self.alpha, self.iterations, self.smooth,
+                                              self._ignore(ignore_index))
+
+
+# -- Skeleton Recall -------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def batch_tubed_skeletons(y_hard: torch.Tensor) -> torch.Tensor:
+    """Tubed skeletons of every foreground channel of a one-hot target, on CPU, without gradient.
+
+    Args:
+        y_hard: (B, K, *spatial) one-hot (bool or float).
+
+    Returns:
+        (B, K - 1, *spatial) float tensor on the input's device.
+    """
+    arr = y_hard[:, 1:].detach().cpu().numpy() > 0
+    out = np.zeros(arr.shape, np.float32)
+    for b in range(arr.shape[0]):
+        for c in range(arr.shape[1]):
+            out[b, c] = tubed_skeleton(arr[b, c])
+    return torch.from_numpy(out).to(y_hard.device)
+
+
+def skeleton_recall_loss(logits: torch.Tensor, target: torch.Tensor, lam: float = 1.0,
+                         skeleton: torch.Tensor | None = None, smooth: float = 1e-5,
+                         ignore_index: int | None = 255) -> torch.Tensor:
+    """``CE + lam * SRL`` of Kirchhoff et al. (ECCV 2024), as in TopoMortar.
+
+    ``SRL = 1 - mean_{b, c>=1} (sum p_c y_c T_c + s) / (sum y_c T_c + s)`` with T the tubed skeleton of the
+    (arg-maxed) target (TopoMortar writes ``-mean(...)``; the constant 1 keeps the loss non-negative).
+    An image without skeleton contributes ``1 - s/s = 0``.
+
+    Args:
+        logits: (B, C, *spatial).
+        target: labels or soft labels (soft labels are arg-maxed for the skeleton, as in TopoMortar).
+        lam: weight of SRL (1).
+        skeleton: optional precomputed tubed skeletons (B, C - 1, *spatial) or (B, *spatial) for binary
+            tasks (e.g. from the ``TubedSkeleton`` transform); computed on the fly otherwise.
+    """
+    log_p, p, y, valid = prepare(logits, target, ignore_index)
+    y_hard = hard_labels(y).float()
+    if skeleton is None:
+        skeleton = batch_tubed_skeletons(y_hard)
+    else:
+        skeleton = skeleton.to(p.device, torch.float32)
+        if skeleton.dim() == p.dim() - 1:
+            skeleton = skeleton.unsqueeze(1)
+        if skeleton.shape[1:] != p[:, 1:].shape[1:] or skeleton.shape[0] != p.shape[0]:
+            raise ValueError(f'skeleton shape {tuple(skeleton.shape)} does not match the foreground '
+                             f'channels {tuple(p[:, 1:].shape)}')
+    dims = tuple(range(2, p.dim()))
+    tube = y_hard[:, 1:] * skeleton
+    recall = ((p[:, 1:] * tube).sum(dims) + smooth) / (tube.sum(dims) + smooth)
+    return ce_term(log_p, y, valid) + lam * (1 - recall.mean())
+
+
+@MODELS.register_module()
+class SkeletonRecallLoss(TopologyLossBase):
+    """CE + Skeleton Recall (see :func:`skeleton_recall_loss`).
+
+    Skeletons are computed on the fly on CPU (skimage) unless ``skeleton=`` is passed to ``forward``;
+    :class:`visionx.models.segmentors.DeepSupervisionSegmentor` passes the ``gt_skeleton`` that the
+    ``TubedSkeleton`` transform puts in the data samples, moving that work into the data loader workers.
+    """
+
+    def __init__(self, lam: float = 1.0, loss_weight: float = 1.0, loss_name: str = 'loss_skel_recall',
+                 reduction: str = 'mean', ignore_index: int | None = 255):
+        super().__init__(loss_weight, loss_name, reduction, ignore_index)
+        self.lam = lam
+
+    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None,
+                ignore_index=None, skeleton: torch.Tensor | None = None, **kwargs) -> torch.Tensor:
+        self._check(weight, avg_factor, reduction_override)
+        ii = self._ignore(ignore_index)
+        if skeleton is None:
+            skeleton = self._label_cached(
+                target, lambda: batch_tubed_skeletons(hard_labels(prepare(pred.detach(), target, ii)[2])))
+        return self.loss_weight * skeleton_recall_loss(pred, target, self.lam, skeleton, ignore_index=ii)
+
+
+# -- cbDice ----------------------------------------------------------------------------------------
+
+
+def _radius_maps(mask: np.ndarray, skel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """cbDice maps of a binary mask and its skeleton: normalised distance, radius and inverse radius."""
+    d = edt(mask)
+    r = d * skel
+    r_max = max(float(r.max()) if r.size else 0.0, 1.0)
+    d_n = np.minimum(d, r_max) / r_max
+    r_n = r / r_max
+    inv = np.where(skel > 0, (1 + 1e-7) / (r_n + 1e-7), 0.0)
+    return d_n.astype(np.float32), r_n.astype(np.float32), inv.astype(np.float32)
+
+
+def _combine(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """``b * c``, except where ``a != 0`` and ``b == 0``: ``a * c`` (cbDice's radius fallback)."""
+    return torch.where((a != 0) & (b == 0), a * c, b * c)
+
+
+@torch.no_grad()
+def cbdice_label_maps(y: torch.Tensor, skeleton_iterations: int = 5) -> torch.Tensor:
+    """cbDice label triplet ``(q_vl, q_slvl, q_sl)`` stacked as (3, B, H, W) from a one-hot target."""
+    gt_np = hard_labels(y)[:, 1:].any(1).cpu().numpy()
+    maps = []
+    for g in gt_np:
+        k_gt = topological_skeleton(g, skeleton_iterations)
+        d_n, r_n, inv = _radius_maps(g, k_gt)
+        maps.append(np.stack([d_n * g, r_n * g, inv * k_gt]))
+    return torch.from_numpy(np.stack(maps, 1).astype(np.float32)).to(y.device)
+
+
+def cbdice_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float = 1.0, beta: float = 1.0,
+                smooth: float = 1.0, skeleton_iterations: int = 5,
+                ignore_index: int | None = 255, label_maps: torch.Tensor | None = None) -> torch.Tensor:
+    """``0.5 CE + alpha/(2(alpha+beta)) Dice + beta/(2(alpha+beta)) cbDice`` (Shi et al., MICCAI 2024).
+
+    Foreground probability ``p = softmax([x_bg, max_c x_fg])_1``; skeletons of the hard prediction and of
+    the target come from the topology-preserving thinning of Menten et al. (no gradient); radius-weighted
+    precision/sensitivity are summed over the batch (see METHODS §3.5 #6).  The cbDice term is written
+    as ``1 - 2 w_p w_s / (w_p + w_s)`` (TopoMortar: ``-2 ...``; same gradients).  2-D only.
+
+    Args:
+        logits: (B, C, H, W).
+        target: labels (B, H, W) or soft labels (B, C, H, W) (arg-maxed for the skeleton).
+        label_maps: optional precomputed :func:`cbdice_label_maps` (3, B, H, W).
+    """
+    if logits.dim() != 4:
+        raise ValueError(f'cbDiceLoss is 2-D only, got logits of shape {tuple(logits.shape)}')
+    log_p, p, y, valid = prepare(logits, target, ignore_index)
+    ce = ce_term(log_p, y, valid)
+    dice = dice_term(p, y, valid)
+    if logits.shape[1] == 1:
+        p_fg = p[:, 1]
+    else:
+        x = logits.float()
+        p_fg = torch.softmax(torch.stack([x[:, 0], x[:, 1:].amax(1)], 1), 1)[:, 1]
+    p_fg = p_fg * valid[:, 0]
+    if label_maps is None:
+        label_maps = cbdice_label_maps(y, skeleton_iterations)
+    pred_np = (p_fg.detach() > 0.5).cpu().numpy()
+    maps = {k: [] for k in ('d_p', 'r_p', 'i_p', 'k_p')}
+    for b in range(logits.shape[0]):
+        k_pred = topological_skeleton(pred_np[b], skeleton_iterations)
+        d_p, r_p, i_p = _radius_maps(pred_np[b], k_pred)
+        maps['d_p'].append(d_p)
+        maps['r_p'].append(r_p)
+        maps['i_p'].append(i_p)
+        maps['k_p'].append(k_pred.astype(np.float32))
+    t = {k: torch.from_numpy(np.stack(v)).to(p_fg.device) for k, v in maps.items()}
+    k_hat_p = t['k_p'] * p_fg                 # soft predicted skeleton
+    q_vp, q_spvp, q_sp = t['d_p'] * p_fg, t['r_p'] * p_fg, t['i_p'] * k_hat_p
+    q_vl, q_slvl, q_sl = label_maps.to(p_fg.device).unbind(0)
+    w_prec = ((q_sp * q_vl).sum() + smooth) / (_combine(q_spvp, q_slvl, q_sp).sum() + smooth)
+    w_sens = ((q_sl * q_vp).sum() + smooth) / (_combine(q_slvl, q_spvp, q_sl).sum() + smooth)
+    cb = 1 - 2 * w_prec * w_sens / (w_prec + w_sens)
+    return 0.5 * ce + alpha / (2 * (alpha + beta)) * dice + beta / (2 * (alpha + beta)) * cb
+
+
+@MODELS.register_module()
+class cbDiceLoss(TopologyLossBase):  # noqa: N801  (the method's own spelling)
+    """CE + Dice + centerline-boundary Dice (see :func:`cbdice_loss`)."""
+
+    def __init__(self, alpha: float = 1.0, beta: float = 1.0, smooth: float = 1.0,
+                 skeleton_iterations: int = 5, loss_weight: float = 1.0, loss_name: str = 'loss_cbdice',
+                 reduction: str = 'mean', ignore_index: int | None = 255):
+        super().__init__(loss_weight, loss_name, reduction, ignore_index)
+        self.alpha, self.beta, self.smooth, self.skeleton_iterations = alpha, beta, smooth, skeleton_iterations
+
+    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None,
+                ignore_index=None, **kwargs) -> torch.Tensor:
+        self._check(weight, avg_factor, reduction_override)
+        ii = self._ignore(ignore_index)
+        if pred.dim() != 4:
+            raise ValueError(f'cbDiceLoss is 2-D only, got logits of shape {tuple(pred.shape)}')
+        label_maps = self._label_cached(
+            target, lambda: cbdice_label_maps(prepare(pred.detach(), target, ii)[2], self.skeleton_iterations))
+        return self.loss_weight * cbdice_loss(pred, target, self.alpha, self.beta, self.smooth,
+                                              self.skeleton_iterations, ii, label_maps)
+
+
+# -- Region-wise loss ------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def region_wise_map(y: torch.Tensor, soft: bool = False) -> torch.Tensor:
+    """Rectified region-wise map Phi (B, K, *spatial) of a one-hot/soft target (Valverde et al.).
+
+    Hard labels: inside class c, ``-EDT(y_c) / max EDT(y_c)`` (in (-1, 0]); outside it ``+1``
+    (``ratio = [1, 1]``).  A class filling the image measures its distances to the image border.
+    Soft labels (binary only, self-distillation): ``Phi = -y`` with ``Phi_0 = 1`` where ``y_fg > 0.9`` and
+    ``Phi_1 = 1`` where ``y_fg < 0.1``.
+    """
+    if soft:
+        if y.shape[1] != 2:
+            raise ValueError('the soft-label region-wise map is defined for 2 classes only')
+        phi = -y.clone()
+        phi[:, 0][y[:, 1] > 0.9] = 1
+        phi[:, 1][y[:, 1] < 0.1] = 1
+        return phi
+    arr = y.detach().cpu().numpy() > 0.5
+    phi = np.ones(arr.shape, np.float32)
+    for b in range(arr.shape[0]):
+        for c in range(arr.shape[1]):
+            if arr[b, c].any():
+                d = edt(arr[b, c])
+                phi[b, c][arr[b, c]] = -(d / d.max())[arr[b, c]]
+    return torch.from_numpy(phi).to(y.device)
+
+
+def region_wise_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int | None = 255,
+                     phi: torch.Tensor | None = None) -> torch.Tensor:
+    """``mean_{b,c,pixels}(p * Phi)`` with the rectified region-wise map (see :func:`region_wise_map`).
+
+    Soft targets (B, C, *spatial) whose values are not all 0/1 use the soft-label map.  ``phi``
+    (B, K, *spatial) may be passed precomputed.
+    """
+    _, p, y, valid = prepare(logits, target, ignore_index)
+    if phi is None:
+        phi = _region_wise_map_of(y, logits, target)
+    return (p * phi * valid).mean()
+
+
+def _region_wise_map_of(y: torch.Tensor, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    soft = target.dim() == logits.dim() and not torch.all((y == 0) | (y == 1))
+    return region_wise_map(y, soft=bool(soft))
+
+
+@MODELS.register_module()
+class RegionWiseLoss(TopologyLossBase):
+    """Rectified region-wise loss (see :func:`region_wise_loss`).  Its value is negative at best."""
+
+    def __init__(self, loss_weight: float = 1.0, loss_name: str = 'loss_region_wise',
+                 reduction: str = 'mean', ignore_index: int | None = 255):
+        super().__init__(loss_weight, loss_name, reduction, ignore_index)
+
+    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None,
+                ignore_index=None, **kwargs) -> torch.Tensor:
+        self._check(weight, avg_factor, reduction_override)
+        ii = self._ignore(ignore_index)
+        phi = self._label_cached(
+            target, lambda: _region_wise_map_of(prepare(pred.detach(), target, ii)[2], pred, target))
+        return self.loss_weight * region_wise_loss(pred, target, ii, phi)
+
+
+# Scheduled / persistent-homology losses live in their own modules; importing them registers them.
+from .topology_persistence import TopoLoss  # noqa: E402
+from .topology_warping import WarpingLoss  # noqa: E402

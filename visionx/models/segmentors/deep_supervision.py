@@ -1,0 +1,159 @@
+"""Deep-supervision segmentation on MONAI's DynUNet, as trained in TopoMortar.
+
+Reference: J. M. Valverde et al., "TopoMortar", BMVC 2025 (arXiv 2503.03365), §3.3-3.4 of METHODS.md.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmengine.structures import PixelData
+from mmseg.models.segmentors.base import BaseSegmentor
+
+from visionx.registry import MODELS
+
+
+def deep_supervision_weights(num_aux: int) -> list[float]:
+    """TopoMortar's output weights ``[1, w_1, ..., w_n]`` with ``w_i = 2^-i / sum_{j=0}^{n} 2^-j``.
+
+    The weighted sum is divided by ``n + 1`` in :class:`DeepSupervisionSegmentor` (six auxiliary outputs:
+    w_1 ~ .252, ..., w_6 ~ .0079).
+    """
+    norm = sum(2.0 ** -j for j in range(num_aux + 1))
+    return [1.0] + [2.0 ** -i / norm for i in range(1, num_aux + 1)]
+
+
+@MODELS.register_module()
+class MonaiDynUNet(BaseModule):
+    """MONAI ``DynUNet`` returning a list of logit maps: the main output, then the auxiliary ones.
+
+    Defaults follow TopoMortar: 2-D, 3 -> 2 channels, kernel 3 at 8 levels, strides [1, 2, ..., 2],
+    transposed-conv upsampling (kernel 2), filters min(2^(5+i), 512), instance norm, LeakyReLU(0.01),
+    deep supervision with 6 heads (interpolated to full resolution by MONAI).  In eval mode only the main
+    output is returned.
+
+    Args:
+        spatial_dims: 2 or 3.
+        in_channels: input channels.
+        out_channels: classes (1 for sigmoid outputs).
+        kernel_size: per-level kernel sizes (defaults to 3 at ``num_levels``).
+        strides: per-level strides (defaults to [1] + [2] * (num_levels - 1)).
+        num_levels: used when ``kernel_size``/``strides`` are not given (8 for 512-px TopoMortar images).
+        filters: per-level widths (MONAI's nnU-Net rule when ``None``).
+        deep_supervision: return auxiliary outputs in training mode.
+        deep_supr_num: number of auxiliary outputs (must be < num_levels - 1).
+    """
+
+    def __init__(self, spatial_dims: int = 2, in_channels: int = 3, out_channels: int = 2,
+                 kernel_size: Sequence[int] | None = None, strides: Sequence[int] | None = None,
+                 num_levels: int = 8, filters: Sequence[int] | None = None, deep_supervision: bool = True,
+                 deep_supr_num: int = 6, norm_name: str | tuple = 'instance', res_block: bool = False,
+                 init_cfg: dict | None = None) -> None:
+        super().__init__(init_cfg)
+        from monai.networks.nets import DynUNet
+        kernel_size = list(kernel_size or [3] * num_levels)
+        strides = list(strides or [1] + [2] * (num_levels - 1))
+        if len(kernel_size) != len(strides):
+            raise ValueError(f'kernel_size and strides need one entry per level, got {kernel_size}, {strides}')
+        if deep_supervision and not 1 <= deep_supr_num < len(strides) - 1:
+            raise ValueError(f'deep_supr_num must be in [1, {len(strides) - 2}] for {len(strides)} levels, '
+                             f'got {deep_supr_num}')
+        self.deep_supervision = deep_supervision
+        self.size_divisor = int(torch.tensor(strides).prod())
+        self.net = DynUNet(spatial_dims, in_channels, out_channels, kernel_size, strides, strides[1:],
+                           filters=list(filters) if filters else None, norm_name=norm_name,
+                           deep_supervision=deep_supervision, deep_supr_num=deep_supr_num,
+                           res_block=res_block)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """(B, C_in, H, W) -> list of (B, C_out, H, W); H, W divisible by :attr:`size_divisor`."""
+        out = self.net(x)
+        if self.training and self.deep_supervision:
+            return list(out.unbind(1))
+        return [out]
+
+
+@MODELS.register_module()
+class DeepSupervisionSegmentor(BaseSegmentor):
+    """Whole-image segmentor training every output of a deep-supervision network with one loss.
+
+    ``L = [l(out_0) + sum_i w_i l(out_i)] / (n + 1)`` with :func:`deep_supervision_weights`.  Scheduled
+    losses (those whose ``forward`` takes ``gate``) get ``gate=False`` on the auxiliary outputs, so their
+    topology term acts on the main output only, as in TopoMortar.  If the data samples carry
+    ``gt_skeleton`` (``TubedSkeleton`` transform) it is passed as ``skeleton=`` to losses that take it.
+    Inputs are padded to the network's size divisor at inference and the logits cropped back.
+
+    Args:
+        network: config of a network returning a list of logit maps (main first), e.g. ``MonaiDynUNet``.
+        loss: one loss config or a list (each logged under its ``loss_name``).
+        data_preprocessor: mmseg ``SegDataPreProcessor`` config.
+    """
+
+    def __init__(self, network: dict, loss: dict | list[dict], data_preprocessor: dict | None = None,
+                 train_cfg: dict | None = None, test_cfg: dict | None = None,
+                 init_cfg: dict | None = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.network = MODELS.build(network)
+        losses = loss if isinstance(loss, (list, tuple)) else [loss]
+        self.losses = nn.ModuleList(MODELS.build(cfg) for cfg in losses)
+        self.train_cfg, self.test_cfg = train_cfg, test_cfg
+        self.size_divisor = getattr(self.network, 'size_divisor', 1)
+        self.align_corners = False  # read by BaseSegmentor.postprocess_result
+
+    # BaseSegmentor's abstract interface ---------------------------------------------------------
+    def extract_feat(self, inputs: torch.Tensor) -> list[torch.Tensor]:
+        return self.network(inputs)
+
+    def encode_decode(self, inputs: torch.Tensor, batch_img_metas: list[dict]) -> torch.Tensor:
+        """Main-output logits (B, C, H, W) of whole images, padded to the size divisor and cropped back."""
+        h, w = inputs.shape[-2:]
+        ph, pw = (-h) % self.size_divisor, (-w) % self.size_divisor
+        x = F.pad(inputs, (0, pw, 0, ph)) if ph or pw else inputs
+        return self.network(x)[0][..., :h, :w]
+
+    def _forward(self, inputs: torch.Tensor, data_samples=None) -> torch.Tensor:
+        return self.encode_decode(inputs, [])
+
+    def loss(self, inputs: torch.Tensor, data_samples: list) -> dict:
+        outs = self.network(inputs)
+        target = torch.stack([ds.gt_sem_seg.data for ds in data_samples]).squeeze(1).long()
+        skeleton = None
+        if data_samples and all('gt_skeleton' in ds for ds in data_samples):
+            h, w = target.shape[-2:]
+            # SegDataPreProcessor pads gt_sem_seg but not gt_skeleton: pad with zeros (no skeleton)
+            skeleton = torch.stack([F.pad(ds.gt_skeleton.data, (0, w - ds.gt_skeleton.data.shape[-1],
+                                                                0, h - ds.gt_skeleton.data.shape[-2]))
+                                    for ds in data_samples]).to(inputs.device)
+            if skeleton.dim() == target.dim() + 1 and skeleton.shape[1] == 1:
+                skeleton = skeleton.squeeze(1)
+        weights = deep_supervision_weights(len(outs) - 1)
+        result: dict[str, torch.Tensor] = {}
+        for loss_fn in self.losses:
+            params = inspect.signature(loss_fn.forward).parameters
+            total = 0.0
+            for i, (w, out) in enumerate(zip(weights, outs)):
+                kwargs = {}
+                if 'gate' in params and i > 0:
+                    kwargs['gate'] = False
+                if skeleton is not None and 'skeleton' in params:
+                    kwargs['skeleton'] = skeleton
+                total = total + w * loss_fn(out, target, **kwargs)
+            name = loss_fn.loss_name
+            result[name] = result.get(name, 0) + total / len(outs)
+        return result
+
+    def predict(self, inputs: torch.Tensor, data_samples: list | None = None) -> list:
+        if data_samples is not None:
+            batch_img_metas = [ds.metainfo for ds in data_samples]
+        else:
+            batch_img_metas = [dict(ori_shape=inputs.shape[2:], img_shape=inputs.shape[2:],
+                                    pad_shape=inputs.shape[2:], padding_size=[0, 0, 0, 0])] * inputs.shape[0]
+        logits = self.encode_decode(inputs, batch_img_metas)
+        if logits.shape[1] == 1:
+            # sigmoid(x) > 0.5  <=>  argmax([0, x]); keeps BaseSegmentor's multi-class post-processing
+            logits = torch.cat([torch.zeros_like(logits), logits], 1)
+        return self.postprocess_result(logits, data_samples)

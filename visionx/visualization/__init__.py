@@ -1,0 +1,1 @@
+"""Visualizers (VisionX uses mmseg's ``SegLocalVisualizer`` for 2D segmentation)."""
