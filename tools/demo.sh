@@ -17,3 +17,45 @@ train_and_test() {  # NAME CONFIG
   "$PY" tools/test.py "$cfg" "$(cat "$WORK/$name/last_checkpoint")" --work-dir "$WORK/$name" \
     --out "$WORK/$name/metrics.json"
 }
+
+if want gridformer; then
+  cfg=configs/gridformer/gridformer_3plane32-c8_1xb4-400it_synshapes-512.py
+  train_and_test gridformer "$cfg"
+  step "gridformer: mesh export of a held-out shape"
+  shape=$(head -n1 data/demo/gridformer/90000003/test.lst)
+  "$PY" demo/mesh_export.py "data/demo/gridformer/90000003/$shape/pointcloud.npz" \
+    "$(cat "$WORK/gridformer/last_checkpoint")" --config "$cfg" --resolution 128 \
+    --out "$WORK/gridformer/mesh_export/$shape.ply" --render "$WORK/gridformer/mesh_export/$shape.png"
+fi
+
+if want tracoco; then
+  cfg=configs/tracoco/tracoco_vnet-tiny_1xb4-150it_demo-4lab-32x32x32.py
+  train_and_test tracoco "$cfg"
+  step "tracoco: segment a NIfTI volume (a held-out demo case written as .nii.gz)"
+  case=$(head -n1 data/demo/tracoco/eval.list)
+  "$PY" - "$case" "$WORK/tracoco/$case.nii.gz" <<'PY'
+import sys, h5py, nibabel as nib, numpy as np
+case, out = sys.argv[1:]
+with h5py.File(f'data/demo/tracoco/data/{case}/mri_norm2.h5') as f:
+    nib.save(nib.Nifti1Image(np.asarray(f['image'], np.float32), np.eye(4)), out)
+PY
+  "$PY" demo/segment_volume.py "$cfg" "$(cat "$WORK/tracoco/last_checkpoint")" \
+    "$WORK/tracoco/$case.nii.gz" "$WORK/tracoco/${case}_mask.nii.gz" --net mean
+fi
+
+if want topomortar; then
+  # The same short schedule with CE+Dice and with clDice, evaluated per test group (ID / OOD).
+  train_and_test topomortar_cedice configs/topomortar/cedice_dynunet-tiny_1xb4-300it_topomortar-demo-128x128.py
+  train_and_test topomortar_cldice configs/topomortar/cldice_dynunet-tiny_1xb4-300it_topomortar-demo-128x128.py
+fi
+
+if want basnet; then
+  cfg=configs/basnet/basnet_r34_1xb4-200it_synth-duts-48.py
+  train_and_test basnet "$cfg"
+  step "basnet: object cut of the held-out synthetic images"
+  "$PY" demo/object_cut.py data/demo/basnet/DUTS-TE/DUTS-TE-Image \
+    --checkpoint "$(cat "$WORK/basnet/last_checkpoint")" --out-dir "$WORK/basnet/cutouts" \
+    --size 56 --save-mask --background white --batch-size 8
+fi
+
+step "done: metrics in $WORK/*/metrics.json"

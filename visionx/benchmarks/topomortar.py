@@ -16,7 +16,7 @@ import torch
 from . import BenchResult, measure, register_case
 
 LOSSES = ('CEDiceLoss', 'clDiceLoss', 'SkeletonRecallLoss', 'cbDiceLoss', 'RegionWiseLoss', 'WarpingLoss',
-          'TopoLoss')
+          'TopoLoss', 'TOPOLoss')
 
 
 def _batch(batch: int, size: int, device: torch.device, seed: int = 0):
@@ -64,7 +64,9 @@ def topomortar_losses(args) -> list[BenchResult]:
                 except ImportError:
                     continue
             torch.manual_seed(0)
-            model = MODELS.build(dict(type='DeepSupervisionSegmentor', network=dict(type='MonaiDynUNet'),
+            out_channels = 1 if name == 'TOPOLoss' else 2  # TOPO regresses one distance channel
+            model = MODELS.build(dict(type='DeepSupervisionSegmentor',
+                                      network=dict(type='MonaiDynUNet', out_channels=out_channels),
                                       loss=dict(type=name),
                                       data_preprocessor=dict(type='SegDataPreProcessor', size_divisor=128)))
             model.to(device).train()

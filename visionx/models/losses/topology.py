@@ -4,7 +4,8 @@ All take logits (B, C, H, W) — C = 2 (softmax, as in TopoMortar) or C = 1 (sig
 (B, H, W) or soft labels (B, C, H, W).  Where a method is defined in 3D (CE+Dice, clDice, Skeleton Recall,
 region-wise) (B, C, D, H, W) works too.  Each has a functional core (``*_loss``) and a thin registered
 module.  Scheduled terms (Warping, TopoLoss) live in :mod:`.topology_warping` and
-:mod:`.topology_persistence`.  The TOPO loss (Oner et al., MALIS windows) is not implemented yet.
+:mod:`.topology_persistence`; the TOPO loss (Oner et al., distance regression + windowed MALIS) in
+:mod:`.topology_malis`.
 
 Reference: J. M. Valverde et al., "TopoMortar", BMVC 2025 (arXiv 2503.03365), and the papers of each loss.
 """
@@ -21,7 +22,7 @@ from .topology_common import (TopologyLossBase, ce_term, dice_term, edt, hard_la
 __all__ = [
     'ce_dice_loss', 'cldice_loss', 'skeleton_recall_loss', 'cbdice_loss', 'region_wise_loss',
     'CEDiceLoss', 'clDiceLoss', 'SkeletonRecallLoss', 'cbDiceLoss', 'RegionWiseLoss',
-    'WarpingLoss', 'TopoLoss'
+    'WarpingLoss', 'TopoLoss', 'TOPOLoss'
 ]
 
 # -- CE + Dice -------------------------------------------------------------------------------------
@@ -350,3 +351,4 @@ class RegionWiseLoss(TopologyLossBase):
 # Scheduled / persistent-homology losses live in their own modules; importing them registers them.
 from .topology_persistence import TopoLoss  # noqa: E402
 from .topology_warping import WarpingLoss  # noqa: E402
+from .topology_malis import TOPOLoss  # noqa: E402

@@ -4,7 +4,7 @@ from .data_preprocessor import VolumeDataPreprocessor
 from .inference import remove_small_components, sliding_window_predict, window_starts
 from .losses import (CBCLoss, TraCoCoSupLoss, TranslationConsistencyLoss, cbc_loss, ce_dice_loss, neg_entropy,
                      overlap_logits, soft_dice_loss, translation_consistency_loss)
-from .optim import CoTrainingOptimWrapperConstructor
+from visionx.engine.optimizers import CoTrainingOptimWrapperConstructor  # noqa: F401  (re-export)
 from .tracoco import TraCoCo, sigmoid_rampup
 from .unet3d import MedicalUNet3D
 from .vnet import VNet

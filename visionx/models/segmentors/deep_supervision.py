@@ -91,12 +91,15 @@ class DeepSupervisionSegmentor(BaseSegmentor):
         network: config of a network returning a list of logit maps (main first), e.g. ``MonaiDynUNet``.
         loss: one loss config or a list (each logged under its ``loss_name``).
         data_preprocessor: mmseg ``SegDataPreProcessor`` config.
+        binary_threshold: one-channel outputs predict foreground where ``output > binary_threshold``
+            (0: sigmoid > 0.5; TOPO's distance regression uses 1e-5).
     """
 
     def __init__(self, network: dict, loss: dict | list[dict], data_preprocessor: dict | None = None,
                  train_cfg: dict | None = None, test_cfg: dict | None = None,
-                 init_cfg: dict | None = None) -> None:
+                 init_cfg: dict | None = None, binary_threshold: float = 0.0) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.binary_threshold = float(binary_threshold)
         self.network = MODELS.build(network)
         losses = loss if isinstance(loss, (list, tuple)) else [loss]
         self.losses = nn.ModuleList(MODELS.build(cfg) for cfg in losses)
@@ -154,6 +157,7 @@ class DeepSupervisionSegmentor(BaseSegmentor):
                                     pad_shape=inputs.shape[2:], padding_size=[0, 0, 0, 0])] * inputs.shape[0]
         logits = self.encode_decode(inputs, batch_img_metas)
         if logits.shape[1] == 1:
-            # sigmoid(x) > 0.5  <=>  argmax([0, x]); keeps BaseSegmentor's multi-class post-processing
-            logits = torch.cat([torch.zeros_like(logits), logits], 1)
+            # x > t  <=>  argmax([t, x]) (ties go to background); keeps BaseSegmentor's multi-class
+            # post-processing.  t = 0 is sigmoid(x) > 0.5.
+            logits = torch.cat([torch.full_like(logits, self.binary_threshold), logits], 1)
         return self.postprocess_result(logits, data_samples)
