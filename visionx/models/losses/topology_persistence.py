@@ -1,7 +1,7 @@
 """Persistent-homology TopoLoss (Hu et al., "Topology-Preserving Deep Image Segmentation", NeurIPS 2019)
 as compared in TopoMortar: ``L = CE + lam * L_topo`` with the topology term on after 70 % of training.
 
-Needs ``gudhi`` (``pip install gudhi``, listed in requirements/optional.txt); the module imports without it
+Needs ``gudhi`` (``pip install gudhi``, listed in requirements/runtime.txt); the module imports without it
 and the loss raises an ``ImportError`` with that hint when called.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ def _gudhi():
         import gudhi
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError('TopoLoss needs persistent homology from gudhi: `pip install gudhi` '
-                          '(listed in requirements/optional.txt)') from err
+                          '(listed in requirements/runtime.txt)') from err
     return gudhi
 
 
