@@ -127,10 +127,13 @@ def main(argv: list[str] | None = None) -> int:
             bar.update(len(batch))
             return
         for (path, _), res in zip(batch, results):
+            # Reserve the derived names too, so that input "a_mask.png" cannot overwrite a.png's mask.
+            def names_of(stem):
+                return {stem, f'{stem}_mask', f'{stem}_composite'}
             name, k = path.stem, 1
-            while name in used_names:
+            while names_of(name) & used_names:
                 name, k = f'{path.stem}_{k}', k + 1
-            used_names.add(name)
+            used_names.update(names_of(name))
             try:
                 _save_png(res.rgba, out_dir / f'{name}.png')
                 if args.save_mask:

@@ -39,6 +39,21 @@ def enable_visualization(cfg, show_dir: str) -> None:
         cfg.visualizer['save_dir'] = show_dir
 
 
+def default_metric_out_dirs(cfg) -> None:
+    """Give metrics that write files (``out_dir``, e.g. per-class CSVs) the work dir when unset."""
+    import inspect
+
+    from visionx.registry import METRICS
+    evaluators = cfg.get('test_evaluator')
+    if evaluators is None:
+        return
+    for ev in evaluators if isinstance(evaluators, (list, tuple)) else [evaluators]:
+        cls = METRICS.get(ev.get('type', '')) if isinstance(ev, dict) else None
+        if cls is not None and 'out_dir' in inspect.signature(cls.__init__).parameters \
+                and ev.get('out_dir') is None:
+            ev['out_dir'] = cfg.work_dir
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from mmengine.dist import get_rank
@@ -51,6 +66,7 @@ def main(argv=None) -> int:
     check_data_roots(cfg, splits=('test',))
     init_default_scope(cfg.get('default_scope', 'visionx'))
     check_checkpoint_matches(MODELS.build(cfg.model), args.checkpoint)
+    default_metric_out_dirs(cfg)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.show_dir:

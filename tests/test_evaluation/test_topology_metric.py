@@ -56,8 +56,16 @@ def test_betti_matches_gudhi():
         m = rng.random((20, 20)) > 0.55
         cc = gudhi.CubicalComplex(top_dimensional_cells=1.0 - m.astype(float))
         cc.compute_persistence()
-        b = cc.persistent_betti_numbers(0.5, 0.5)
+        b = cc.persistent_betti_numbers(np.inf, -np.inf)  # all intervals, as TopoMortar counts them
         assert betti_numbers(m) == (b[0], b[1])
+        assert betti_numbers(m, official_empty=True) == (b[0], b[1])
+    # the empty mask: gudhi keeps one essential interval (the whole image), the empty set has b0 = 0
+    empty = np.zeros((8, 8), bool)
+    cc = gudhi.CubicalComplex(top_dimensional_cells=1.0 - empty.astype(float))
+    cc.compute_persistence()
+    b = cc.persistent_betti_numbers(np.inf, -np.inf)
+    assert betti_numbers(empty, official_empty=True) == (b[0], b[1]) == (1, 0)
+    assert betti_numbers(empty) == (0, 0)
 
 
 def test_dice_hd95_cldice_by_hand():
@@ -70,8 +78,9 @@ def test_dice_hd95_cldice_by_hand():
     d = np.concatenate([[0] * 5 + [1] * 3, [0] * 5 + [1] * 3])
     assert hd95(a, b) == pytest.approx(np.percentile(d, 95))
     assert hd95(a, a) == 0
-    assert hd95(np.zeros_like(a), b) == pytest.approx(np.hypot(10, 10))
-    assert hd95(np.zeros((512, 512), bool), np.ones((512, 512), bool)) == pytest.approx(724.08, abs=0.01)
+    assert hd95(np.zeros_like(a), b) == pytest.approx(np.hypot(9, 9))
+    # the paper's tables: 722.66 = 511 * sqrt(2) for an empty 512 x 512 prediction
+    assert hd95(np.zeros((512, 512), bool), np.ones((512, 512), bool)) == pytest.approx(722.66, abs=0.01)
     assert dice(np.zeros_like(a), np.zeros_like(a)) == 0.0
     line = np.zeros((10, 10), bool)
     line[5, 1:9] = True

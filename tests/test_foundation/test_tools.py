@@ -118,3 +118,19 @@ def test_benchmark_tool_reports_json(tmp_path, tiny_data):
     assert row['latency_p90_s'] >= row['latency_p50_s'] > 0
     assert row['peak_mem_mb'] > 50  # resident set of a process with torch loaded
     assert 'latency_p50_s' in proc.stdout and row['case'] in proc.stdout
+
+
+def test_test_tool_gives_file_writing_metrics_the_work_dir():
+    import importlib.util
+
+    from mmengine.config import Config
+    spec = importlib.util.spec_from_file_location('vx_test_tool', REPO_ROOT / 'tools' / 'test.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    cfg = Config(dict(work_dir='/tmp/wd', test_evaluator=[
+        dict(type='MeshReconstructionMetric'), dict(type='MeshReconstructionMetric', out_dir='/x'),
+        dict(type='IoUMetric')]))
+    tool.default_metric_out_dirs(cfg)
+    assert cfg.test_evaluator[0]['out_dir'] == '/tmp/wd'   # unset -> work dir (per-class CSV lands there)
+    assert cfg.test_evaluator[1]['out_dir'] == '/x'        # explicit value kept
+    assert 'out_dir' not in cfg.test_evaluator[2]          # metrics without the argument untouched

@@ -22,31 +22,42 @@ METRIC_NAMES = ('Dice', 'clDice', 'Betti0Error', 'Betti1Error', 'Betti0ErrorLoca
                 'HD95')
 
 
-def betti_numbers(mask: np.ndarray) -> tuple[int, int]:
+def betti_numbers(mask: np.ndarray, official_empty: bool = False) -> tuple[int, int]:
     """Betti numbers (b0, b1) of a 2-D binary mask as a cubical complex of its foreground pixels.
 
     Equal to gudhi's ``CubicalComplex(top_dimensional_cells=1 - mask)`` counts (pixels as closed squares):
     b0 = 8-connected foreground components, b1 = 4-connected background components that do not touch the
     image border (holes), by Alexander duality.  Computed by labelling, which is exact and fast.
+
+    Args:
+        mask: (H, W) binary mask.
+        official_empty: TopoMortar counts all of gudhi's intervals (``persistent_betti_numbers(inf, -inf)``);
+            the complex always ends as the whole image, which leaves one essential 0-dimensional interval
+            even when the mask is empty, so the official code gives b0 = 1 for an empty mask.  By default
+            VisionX gives the empty set its true b0 = 0; ``True`` reproduces the official count (use it to
+            compare with the paper's tables; it matters most for the local errors on empty windows).
     """
     mask = np.asarray(mask) > 0
     if mask.ndim != 2:
         raise ValueError(f'betti_numbers expects a 2-D mask, got shape {mask.shape}')
     b0 = ndimage.label(mask, _EIGHT)[1]
+    if official_empty and b0 == 0:
+        b0 = 1
     bg, n_bg = ndimage.label(np.pad(~mask, 1, constant_values=True), _FOUR)
     b1 = n_bg - 1 if n_bg else 0  # every background component except the one around the border
     return int(b0), int(b1)
 
 
-def betti_errors(pred: np.ndarray, gt: np.ndarray) -> tuple[int, int]:
-    """``(|b0(pred) - b0(gt)|, |b1(pred) - b1(gt)|)``."""
-    (p0, p1), (g0, g1) = betti_numbers(pred), betti_numbers(gt)
+def betti_errors(pred: np.ndarray, gt: np.ndarray, official_empty: bool = False) -> tuple[int, int]:
+    """``(|b0(pred) - b0(gt)|, |b1(pred) - b1(gt)|)`` (``official_empty``: see :func:`betti_numbers`)."""
+    (p0, p1), (g0, g1) = betti_numbers(pred, official_empty), betti_numbers(gt, official_empty)
     return abs(p0 - g0), abs(p1 - g1)
 
 
-def local_betti_errors(pred: np.ndarray, gt: np.ndarray, window: int = 128) -> tuple[float, float]:
+def local_betti_errors(pred: np.ndarray, gt: np.ndarray, window: int = 128,
+                       official_empty: bool = False) -> tuple[float, float]:
     """Betti errors averaged over non-overlapping ``window`` x ``window`` tiles (edge tiles included)."""
-    errs = [betti_errors(pred[y:y + window, x:x + window], gt[y:y + window, x:x + window])
+    errs = [betti_errors(pred[y:y + window, x:x + window], gt[y:y + window, x:x + window], official_empty)
             for y in range(0, gt.shape[0], window) for x in range(0, gt.shape[1], window)]
     e = np.asarray(errs, np.float64)
     return float(e[:, 0].mean()), float(e[:, 1].mean())
@@ -73,7 +84,9 @@ def hd95(pred: np.ndarray, gt: np.ndarray, empty_value: float | None = None) -> 
     """
     pred, gt = pred > 0, gt > 0
     if not pred.any() or not gt.any():
-        return float(np.hypot(*gt.shape)) if empty_value is None else float(empty_value)
+        # the largest distance between two pixel centres: 511 * sqrt(2) = 722.66 at 512 px, the value
+        # TopoMortar's tables use for medpy's 9 999 999 sentinel
+        return float(np.hypot(*(np.asarray(gt.shape) - 1))) if empty_value is None else float(empty_value)
     d = np.concatenate([_surface_distances(pred, gt), _surface_distances(gt, pred)])
     return float(np.percentile(d, 95))
 
@@ -95,12 +108,12 @@ def cldice(pred: np.ndarray, gt: np.ndarray) -> float:
 
 
 def image_metrics(pred: np.ndarray, gt: np.ndarray, window: int = 128,
-                  hd95_empty: float | None = None) -> dict[str, float]:
+                  hd95_empty: float | None = None, official_empty: bool = False) -> dict[str, float]:
     """All TopoMortar metrics of one (H, W) binary prediction against its label."""
     if pred.shape != gt.shape or pred.ndim != 2:
         raise ValueError(f'prediction {pred.shape} and label {gt.shape} must be 2-D and of one shape')
-    b0, b1 = betti_errors(pred, gt)
-    l0, l1 = local_betti_errors(pred, gt, window)
+    b0, b1 = betti_errors(pred, gt, official_empty)
+    l0, l1 = local_betti_errors(pred, gt, window, official_empty)
     return dict(Dice=dice(pred, gt), clDice=cldice(pred, gt), Betti0Error=float(b0), Betti1Error=float(b1),
                 Betti0ErrorLocal=l0, Betti1ErrorLocal=l1, HD95=hd95(pred, gt, hd95_empty))
 
@@ -143,22 +156,26 @@ class TopologyMetric(BaseMetric):
         window: side of the windows of the local Betti errors (128).
         hd95_empty: HD95 of an empty prediction or label; default: the image diagonal (722.66 at 512 px).
         id_group: name of the in-distribution group.
+        official_empty_betti: count b0 = 1 for an empty mask or window as the official gudhi-based code
+            does (see :func:`betti_numbers`); the default counts the true b0 = 0.
     """
 
     default_prefix = None
 
     def __init__(self, foreground: int = 1, window: int = 128, hd95_empty: float | None = None,
-                 id_group: str = 'indistr', collect_device: str = 'cpu', prefix: str | None = None) -> None:
+                 id_group: str = 'indistr', official_empty_betti: bool = False,
+                 collect_device: str = 'cpu', prefix: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if window <= 0:
             raise ValueError(f'window must be positive, got {window}')
         self.foreground, self.window, self.hd95_empty, self.id_group = foreground, window, hd95_empty, id_group
+        self.official_empty_betti = official_empty_betti
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for ds in data_samples:
             pred = ds['pred_sem_seg']['data'].squeeze(0).cpu().numpy() == self.foreground
             gt = ds['gt_sem_seg']['data'].squeeze(0).cpu().numpy() == self.foreground
-            row = image_metrics(pred, gt, self.window, self.hd95_empty)
+            row = image_metrics(pred, gt, self.window, self.hd95_empty, self.official_empty_betti)
             row['group'] = ds.get('group', self.id_group)
             self.results.append(row)
 

@@ -70,7 +70,7 @@ def prepare(logits: torch.Tensor, target: torch.Tensor, ignore_index: int | None
         if t.numel() and (t.min() < 0 or t.max() >= num_classes):
             raise ValueError(f'labels must lie in [0, {num_classes - 1}] (or be ignore_index={ignore_index}); '
                              f'got values in [{int(t.min())}, {int(t.max())}]. TopoMortar masks store 255 for '
-                             'mortar: map them to 1 with the MapLabelValues transform.')
+                             'mortar: map them to 1 with the dataset\'s label_map={255: 1} (TopoMortarDataset does this).')
         y = F.one_hot(t, num_classes).movedim(-1, 1).float()
         valid = valid_b.unsqueeze(1).float()
         y = y * valid
