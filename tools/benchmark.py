@@ -16,6 +16,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from mmengine.config import DictAction  # noqa: E402
+
 from visionx.utils.cli import run_tool  # noqa: E402
 
 
@@ -31,14 +33,9 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, help='torch CPU threads')
     parser.add_argument('--case', action='append', help='run a registered benchmark case')
     parser.add_argument('--list-cases', action='store_true', help='list the registered cases')
-    parser.add_argument('--cfg-options', nargs='+', action=_dict_action(), help='override config keys')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     parser.add_argument('--out', help='write the rows as JSON to this file')
     return parser.parse_args(argv)
-
-
-def _dict_action():
-    from mmengine.config import DictAction
-    return DictAction
 
 
 def benchmark_config(args, device):

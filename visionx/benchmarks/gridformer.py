@@ -28,6 +28,7 @@ def _device() -> torch.device:
 
 @register_case('gridformer_train')
 def train_case(args=None) -> list:
+    """One 3-plane GridFormer training step (forward, backward, Adam): batch 4, 3,000 inputs, 2,048 queries."""
     dev = _device()
     batch = int(os.environ.get('GF_BENCH_BATCH', '4'))
     model = _model(os.environ.get('GF_BENCH_VOLUME') == '1').to(dev).train()
@@ -48,6 +49,7 @@ def train_case(args=None) -> list:
 
 @register_case('gridformer_decoder')
 def decoder_case(args=None) -> list:
+    """Decoder query throughput (points/s) on one encoded point cloud, 100k queries per call."""
     dev = _device()
     model = _model().to(dev).eval()
     with torch.inference_mode():
@@ -59,6 +61,7 @@ def decoder_case(args=None) -> list:
 
 @register_case('gridformer_meshing')
 def meshing_case(args=None) -> list:
+    """Sparse marching-cubes mesh extraction time at 128^3 and 256^3 (untrained network)."""
     dev = _device()
     model = _model().to(dev).eval()
     # a sphere of input points: the random-weight network decides the occupancy, the seeds fix the work

@@ -53,6 +53,7 @@ def _train_batch(device: torch.device, patch=PATCH, batch: int = 4) -> dict:
 
 @register_case('tracoco_train_step')
 def train_step_case(args: argparse.Namespace | None = None) -> list[BenchResult]:
+    """One TraCoCo co-training step (two V-Nets) at 112x112x80, batch 4."""
     from mmengine.registry import init_default_scope
 
     from visionx.models.medical import CoTrainingOptimWrapperConstructor
@@ -71,6 +72,7 @@ def train_step_case(args: argparse.Namespace | None = None) -> list[BenchResult]
 
 @register_case('tracoco_sliding_window')
 def sliding_window_case(args: argparse.Namespace | None = None) -> list[BenchResult]:
+    """Sliding-window inference of one LA-sized volume, windows batched vs one by one (official)."""
     from visionx.models.medical import sliding_window_predict
     device = _device(args)
     model = _model(device, PATCH).eval()

@@ -1,3 +1,2 @@
-"""Datasets and transforms.  One sub-package per method family."""
-from . import transforms  # noqa: F401
+"""Datasets and their transforms, one sub-package per method family."""
 from . import medical, reconstruction, salient, topomortar  # noqa: F401

@@ -1,6 +1,7 @@
 """Shared plumbing of the command-line tools: user-error reporting and runner construction."""
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from typing import Callable
@@ -36,15 +37,10 @@ def add_common_args(parser) -> None:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher for distributed runs')
     # torchrun passes --local-rank (older launchers --local_rank).
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse_hidden())
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument('--seed', type=int, default=None, help='random seed (overrides the config)')
     parser.add_argument('--deterministic', action='store_true',
                         help='use deterministic algorithms (slower on GPU)')
-
-
-def argparse_hidden():
-    import argparse
-    return argparse.SUPPRESS
 
 
 def prepare_config(cfg: Config, args, config_path: str) -> Config:

@@ -1,1 +1,0 @@
-"""Transforms shared by several methods (method-specific ones live with their dataset)."""

@@ -1,1 +1,0 @@
-"""Data structures (VisionX reuses mmseg's ``SegDataSample`` for 2D/3D dense prediction)."""
