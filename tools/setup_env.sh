@@ -6,7 +6,7 @@
 #
 # mmcv 2.1.0 ships as an sdist only.  It is compiled with its ops (MMCV_WITH_OPS=1) against the installed
 # torch, without build isolation and with setuptools<70.  A prebuilt wheel found in $VISIONX_WHEELS
-# (default ../shared/wheels) is used when present; otherwise the build takes ~39 minutes on 2 cores.
+# (default ../shared/wheels) is used when present; otherwise the build takes 13-40 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -51,7 +51,7 @@ if ! "$VENV/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2
     log "mmcv 2.1.0 from the prebuilt wheel in $WHEELS"
   else
     log "mmcv 2.1.0: no prebuilt wheel in $WHEELS -> compiling with its ops."
-    log "THIS TAKES ABOUT 39 MINUTES ON 2 CORES (started $(date +%T)); later runs reuse it."
+    log "THIS TAKES 13 TO 40 MINUTES ON 2 CORES (started $(date +%T)); later runs reuse it."
     # mmcv 2.1.0's setup.py needs setuptools<70; torch 2.13 itself asks for setuptools>=77 (restored below).
     "${PIP[@]}" "setuptools<70"
   fi
