@@ -30,7 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--post-min-size', type=int, default=None,
                    help='remove 26-connected components smaller than this many voxels (official: 8000)')
     p.add_argument('--keep-largest', action='store_true', help='keep only the largest component')
-    p.add_argument('--window-batch', type=int, default=4, help='sliding windows per forward pass')
+    p.add_argument('--window-batch', type=int, default=None,
+                   help='sliding windows per forward pass (default: 4 on GPU, 1 on CPU, where batching '
+                        'windows measured slower; see configs/tracoco/README.md)')
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     return p.parse_args(argv)
 
@@ -72,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     volume, ref = load_nifti_volume(args.input)
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'visionx'))
-    cfg.model.test_cfg.update(eval_nets=(), output=args.net, batch_size=args.window_batch,
+    window_batch = args.window_batch or (4 if torch.device(args.device).type == 'cuda' else 1)
+    cfg.model.test_cfg.update(eval_nets=(), output=args.net, batch_size=window_batch,
                               post_min_size=args.post_min_size, keep_largest=args.keep_largest)
     model = MODELS.build(cfg.model)
     load_checkpoint(model, args.checkpoint, map_location='cpu')
