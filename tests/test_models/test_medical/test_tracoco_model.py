@@ -184,3 +184,19 @@ def test_end_to_end_runner_lowers_the_loss(demo_root, tmp_path):
         assert np.isfinite(hub.get_scalar(key).current()), key
     assert any(p.name.endswith('.pth') for p in tmp_path.iterdir())
     assert int(runner.model.iter_count) == iters
+
+
+@pytest.mark.parametrize('loss', ['clDiceLoss', 'SkeletonRecallLoss', 'cbDiceLoss', 'WarpingLoss', 'TopoLoss'])
+def test_topology_losses_plug_into_the_3d_networks(loss):
+    """The TopoMortar losses take (B, C, D, H, W) logits: they train TraCoCo's V-Net as its supervised loss."""
+    init_default_scope('visionx')
+    cfg = dict(type=loss)
+    if loss in ('WarpingLoss', 'TopoLoss'):
+        cfg['start_fraction'] = 0.0   # topology term on from the first iteration
+    if loss == 'TopoLoss':
+        cfg['topo_size'] = 8
+    model = TraCoCo(TINY, unsup_weight=0.0, sup_loss=cfg)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    log = model.train_step(_batch(), _wrappers(model))
+    assert torch.isfinite(log['net1.loss_sup']) and log['net1.loss_sup'] > 0
+    assert all(not torch.equal(p, before[n]) for n, p in model.named_parameters() if n.endswith('conv.weight'))

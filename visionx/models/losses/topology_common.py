@@ -1,18 +1,19 @@
 """Shared pieces of the TopoMortar topology losses: input normalisation, Dice/CE terms, soft and
-topology-preserving skeletons, distance maps and the training-schedule gate.
+tubed skeletons, distance maps and the training-schedule gate (simple points and thinning live in
+:mod:`.topology_digital`).
 
 Reference: J. M. Valverde et al., "TopoMortar: A dataset to evaluate image segmentation methods focused on
 topology accuracy", BMVC 2025 (arXiv 2503.03365).
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from scipy import ndimage
+
+from .topology_digital import topological_skeleton  # noqa: F401  (re-exported for the losses)
 
 # -- input normalisation ---------------------------------------------------------------------------
 
@@ -190,95 +191,6 @@ def edt(mask: np.ndarray) -> np.ndarray:
         padded = np.pad(mask, 1, constant_values=False)
         return ndimage.distance_transform_edt(padded)[(slice(1, -1),) * mask.ndim].astype(np.float32)
     return ndimage.distance_transform_edt(mask).astype(np.float32)
-
-
-# 2-D simple points: the 3x3 neighbourhood is encoded as 8 bits (clockwise from the top-left).
-_NEIGHBOUR_OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1))
-
-
-@lru_cache(maxsize=1)
-def simple_point_lut() -> np.ndarray:
-    """Look-up table (256,) bool: is the centre of this 8-neighbourhood a simple point in 2D?
-
-    With (8, 4) connectivity (foreground 8-connected, background 4-connected) a pixel is simple iff its
-    foreground neighbours form exactly one 8-connected component and its background 4-neighbours lie in
-    exactly one 4-connected background component of the punctured neighbourhood.  Flipping a simple pixel
-    (either way) changes neither Betti number.
-    """
-    lut = np.zeros(256, bool)
-    eight = np.ones((3, 3), int)
-    four = ndimage.generate_binary_structure(2, 1)
-    for code in range(256):
-        nb = np.zeros((3, 3), bool)
-        for bit, (dy, dx) in enumerate(_NEIGHBOUR_OFFSETS):
-            nb[1 + dy, 1 + dx] = bool(code >> bit & 1)
-        fg = nb.copy()
-        fg[1, 1] = False
-        n_fg = ndimage.label(fg, eight)[1]
-        bg = ~nb
-        bg[1, 1] = False
-        lab, _ = ndimage.label(bg, four)
-        # only background components that touch a 4-neighbour of the centre count
-        touching = {lab[0, 1], lab[1, 0], lab[1, 2], lab[2, 1]} - {0}
-        lut[code] = n_fg == 1 and len(touching) == 1
-    return lut
-
-
-def neighbour_code(mask: np.ndarray) -> np.ndarray:
-    """8-bit neighbourhood code (H, W) uint8 of every pixel of a 2-D bool mask (outside counts as 0)."""
-    padded = np.pad(mask.astype(np.uint8), 1)
-    h, w = mask.shape
-    code = np.zeros((h, w), np.uint8)
-    for bit, (dy, dx) in enumerate(_NEIGHBOUR_OFFSETS):
-        code |= padded[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] << np.uint8(bit)
-    return code
-
-
-@lru_cache(maxsize=1)
-def _thinning_lut() -> np.ndarray:
-    """(256,) bool: simple and not an end point (more than one foreground neighbour)."""
-    popcount = np.array([bin(c).count('1') for c in range(256)])
-    return simple_point_lut() & (popcount > 1)
-
-
-def topological_skeleton(mask: np.ndarray, iterations: int = 5) -> np.ndarray:
-    """Topology-preserving thinning of a 2-D binary mask (Menten et al., ICCV 2023), no gradient.
-
-    Each iteration visits the four parity sub-fields of the grid; inside a sub-field no two pixels are
-    8-adjacent, so all its simple, non-end foreground pixels can be deleted at once without changing the
-    topology (Euler-characteristic/simple-point test via :func:`simple_point_lut`).  Work is restricted to
-    the bounding box of the mask.
-
-    Args:
-        mask: (H, W) binary array.
-        iterations: thinning iterations (cbDice: 5).
-
-    Returns:
-        (H, W) bool skeleton.
-    """
-    if mask.ndim != 2:
-        raise ValueError(f'topological_skeleton supports 2-D masks only, got shape {mask.shape}')
-    full = np.asarray(mask) > 0
-    out = np.zeros_like(full)
-    if not full.any():
-        return out
-    rows, cols = np.flatnonzero(full.any(1)), np.flatnonzero(full.any(0))
-    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    skel = full[box].copy()
-    lut = _thinning_lut()
-    subfields = [(slice(a, None, 2), slice(b, None, 2)) for a in (0, 1) for b in (0, 1)]
-    for _ in range(iterations):
-        changed = False
-        for sub in subfields:
-            code = neighbour_code(skel)[sub]
-            delete = skel[sub] & lut[code]
-            if delete.any():
-                skel[sub] &= ~delete
-                changed = True
-        if not changed:
-            break
-    out[box] = skel
-    return out
 
 
 # -- schedule gate ---------------------------------------------------------------------------------

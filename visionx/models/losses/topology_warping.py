@@ -11,57 +11,8 @@ import numpy as np
 import torch
 
 from visionx.registry import MODELS
-from .topology_common import (TopologyLossBase, dice_term, gate_open, hard_labels, neighbour_code,
-                              prepare, simple_point_lut)
-
-
-def homotopic_warp(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Warp a 2-D binary mask toward ``target`` by flipping only simple points.
-
-    The official code visits mismatched pixels one by one in distance-transform order.  Here the
-    mismatched pixels are flipped in rounds over the four parity sub-fields (no two pixels of a
-    sub-field are 8-adjacent, so their simultaneous flips are as safe as sequential ones); each round
-    peels the mismatch from its boundary inward, which is the distance order up to ties, and the whole
-    warp is vectorised.  The result differs from ``target`` only where a flip would change topology.
-
-    Args:
-        source: (H, W) bool mask to deform.
-        target: (H, W) bool mask to deform toward.
-
-    Returns:
-        (H, W) bool warped mask, homotopy-equivalent to ``source``.
-    """
-    if source.shape != target.shape or source.ndim != 2:
-        raise ValueError(f'homotopic_warp needs two 2-D masks of one shape, got {source.shape}, {target.shape}')
-    lut = simple_point_lut()
-    cur = np.asarray(source, bool).copy()
-    target = np.asarray(target, bool)
-    subfields = [(slice(a, None, 2), slice(b, None, 2)) for a in (0, 1) for b in (0, 1)]
-    h, w = cur.shape
-    while True:
-        diff = cur != target
-        if not diff.any():
-            return cur
-        # work inside the mismatch's bounding box (+1 px for the neighbourhoods)
-        rows, cols = np.flatnonzero(diff.any(1)), np.flatnonzero(diff.any(0))
-        y0, y1 = max(rows[0] - 1, 0), min(rows[-1] + 2, h)
-        x0, x1 = max(cols[0] - 1, 0), min(cols[-1] + 2, w)
-        c, t = cur[y0:y1, x0:x1], target[y0:y1, x0:x1]
-        # the neighbourhood code must see the pixels just outside the box: pad with the real context
-        ctx = np.pad(cur, 1)[y0:y1 + 2, x0:x1 + 2]
-        changed = False
-        for sub in subfields:
-            d = (c != t)[sub]
-            if not d.any():
-                continue
-            code = neighbour_code(ctx)[1:-1, 1:-1][sub]
-            flip = d & lut[code]
-            if flip.any():
-                c[sub] ^= flip
-                ctx[1:-1, 1:-1][sub] ^= flip
-                changed = True
-        if not changed:
-            return cur
+from .topology_common import TopologyLossBase, dice_term, gate_open, hard_labels, prepare
+from .topology_digital import homotopic_warp
 
 
 def critical_mask(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -71,7 +22,7 @@ def critical_mask(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def batch_critical_masks(pred_fg: torch.Tensor, gt_fg: torch.Tensor) -> torch.Tensor:
-    """Critical masks (B, H, W) float of hard foreground masks (B, H, W), computed on CPU."""
+    """Critical masks (B, *spatial) float of hard foreground masks (B, *spatial), computed on CPU."""
     pred_np, gt_np = pred_fg.cpu().numpy() > 0, gt_fg.cpu().numpy() > 0
     out = np.stack([critical_mask(p, g) for p, g in zip(pred_np, gt_np)]).astype(np.float32)
     return torch.from_numpy(out).to(pred_fg.device)
@@ -85,16 +36,16 @@ def warping_loss(logits: torch.Tensor, target: torch.Tensor, lam: float = 0.1, a
     foreground).  TopoMortar computes ``CE(p * M, onehot(y * M))``; masked pixels then add a constant with
     zero gradient, which is dropped here.
 
+    Defined in 2D and 3D: (B, C, D, H, W) logits are warped with 26/6 connectivity.
+
     Args:
-        logits: (B, C, H, W).
-        target: labels (B, H, W) or soft labels (B, C, H, W) (arg-maxed for the warping).
+        logits: (B, C, H, W) or (B, C, D, H, W).
+        target: labels (B, *spatial) or soft labels (B, C, *spatial) (arg-maxed for the warping).
         lam: weight of the warping term (0.1).
         active: whether the warping term is on.
         official_gt_channel: take the "label" mask from one-hot channel 0 (background) as the official
             code does (METHODS §3.5 #7, an [inferred] quirk); the default uses the foreground.
     """
-    if logits.dim() != 4:
-        raise ValueError(f'WarpingLoss is 2-D only, got logits of shape {tuple(logits.shape)}')
     log_p, p, y, valid = prepare(logits, target, ignore_index)
     loss = dice_term(p, y, valid)
     if not active:
