@@ -41,12 +41,12 @@ def main(argv=None) -> int:
         if not torch.cuda.is_available():
             raise ConfigError('--amp needs a CUDA GPU (mixed precision is not used for CPU training)')
         wrapper = cfg.optim_wrapper
-        if wrapper.get('type', 'OptimWrapper') in ('OptimWrapper', 'AmpOptimWrapper'):
+        if wrapper.get('type', 'OptimWrapper') in ('OptimWrapper', 'AmpOptimWrapper', 'AutoAmpOptimWrapper'):
             wrapper.type = 'AmpOptimWrapper'
             wrapper.setdefault('loss_scale', 'dynamic')
         else:  # e.g. an OptimWrapperDict of a multi-network method: mark each wrapper
             for name, sub in wrapper.items():
-                if isinstance(sub, dict) and sub.get('type', 'OptimWrapper') == 'OptimWrapper':
+                if isinstance(sub, dict) and sub.get('type', 'OptimWrapper') in ('OptimWrapper', 'AutoAmpOptimWrapper'):
                     sub.type = 'AmpOptimWrapper'
                     sub.setdefault('loss_scale', 'dynamic')
 

@@ -1,7 +1,7 @@
 # TopoMortar setup (Valverde et al., BMVC 2025): MONAI DynUNet with 6 deep-supervision heads, full
 # 512x512 images, batch 10, SGD 0.01 (momentum 0.99, Nesterov, wd 3e-5), poly, 12k iterations.
-# Use `tools/train.py CONFIG --amp` on a GPU (TopoMortar trains with AMP).  The other loss configs of
-# this folder inherit from this one and change only `model.loss`.
+# Mixed precision as TopoMortar: AutoAmpOptimWrapper trains with AMP on a GPU and in fp32 on CPU.  The
+# other loss configs of this folder inherit from this one and change only `model.loss`.
 _base_ = ['../_base_/default_runtime.py']
 
 data_root = 'data/TopoMortar'
@@ -47,7 +47,7 @@ val_evaluator = dict(type='TopologyMetric')
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='AutoAmpOptimWrapper',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.99, nesterov=True, weight_decay=3e-5),
     clip_grad=dict(max_norm=12))
 param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=12000, by_epoch=False)]
