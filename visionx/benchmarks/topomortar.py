@@ -94,3 +94,66 @@ def topomortar_losses(args) -> list[BenchResult]:
     finally:
         hub.pop_info(PROGRESS_KEY, None)
     return rows
+
+
+def _tubes_3d(batch: int, size: int, seed: int = 0) -> torch.Tensor:
+    """(B, S, S, S) labels of random straight tubes (radius 2-4 voxels) crossing the volume."""
+    rng = np.random.default_rng(seed)
+    grid = np.stack(np.meshgrid(*(np.arange(size),) * 3, indexing='ij'), -1).astype(np.float32)
+    labels = np.zeros((batch, size, size, size), np.int64)
+    for b in range(batch):
+        for _ in range(6):
+            p = rng.uniform(0, size, 3)
+            d = rng.normal(size=3)
+            d /= np.linalg.norm(d)
+            rel = grid - p
+            dist = np.linalg.norm(rel - (rel @ d)[..., None] * d, axis=-1)
+            labels[b][dist < rng.uniform(2, 4)] = 1
+    return torch.from_numpy(labels)
+
+
+@register_case('topology_losses_3d')
+def topology_losses_3d(args) -> list[BenchResult]:
+    """Forward + backward of each topology loss alone on 3-D logits (default 96^3, batch 2), vs CE+Dice.
+
+    ``--cfg-options size=96 losses=cbDiceLoss,WarpingLoss``.  The logits are a noisy version of random tube
+    labels (so skeletons, warps and diagrams have realistic work); no network runs, the rows isolate the
+    cost of the losses' own CPU/GPU work.  Scheduled losses are measured with their topology term on.
+    """
+    from mmengine.registry import init_default_scope
+
+    from visionx.registry import MODELS
+    init_default_scope('visionx')
+    opts = dict(getattr(args, 'cfg_options', None) or {})
+    size = int(opts.get('size', 96))
+    batch = int(getattr(args, 'batch_size', None) or 2)
+    names = opts.get('losses', LOSSES)
+    names = names.split(',') if isinstance(names, str) else list(names)
+    device = torch.device(getattr(args, 'device', None) or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    iters, warmup = int(getattr(args, 'iters', 3) or 3), int(getattr(args, 'warmup', 1) or 1)
+    labels = _tubes_3d(batch, size).to(device)
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randn((batch, 1, size, size, size), generator=gen).to(device)
+    fg_logit = (labels[:, None].float() * 2 - 1) * 2 + noise
+    rows, ref = [], None
+    for name in names:
+        channels = 1 if name == 'TOPOLoss' else 2
+        base = fg_logit * 3 if name == 'TOPOLoss' else torch.cat([torch.zeros_like(fg_logit), fg_logit], 1)
+        logits = base.clone().requires_grad_(True)
+        loss = MODELS.build(dict(type=name))
+        kwargs = {'gate': True} if name in ('WarpingLoss', 'TopoLoss') else {}
+        assert logits.shape[1] == channels
+
+        def step():
+            logits.grad = None
+            loss(logits, labels, **kwargs).backward()
+
+        res = measure(step, case=f'topology_losses_3d/{name}', unit='volumes', items_per_iter=batch,
+                      iters=iters, warmup=warmup, device=device, extra=dict(size=size, batch=batch))
+        med = float(np.median(res.latencies_s))
+        if name == 'CEDiceLoss':
+            ref = med
+        if ref is not None:
+            res.extra.update(time_vs_cedice=round(med / ref, 1))
+        rows.append(res)
+    return rows
