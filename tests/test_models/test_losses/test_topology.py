@@ -307,3 +307,48 @@ def test_topological_skeleton_matches_menten_skeletonize():
     expected = _grid(['............', '............', '...######...', '..#......#..', '..#......#..',
                       '...#...##...', '....###.....', '............', '............'])
     assert np.array_equal(topological_skeleton(mask, 5), expected)
+
+
+def test_topoloss_official_patch_handling():
+    pytest.importorskip('gudhi')
+    from visionx.models.losses.topology_persistence import critical_points, topo_maps
+    lh = np.full((20, 20), 0.1)
+    gt = np.zeros((20, 20))
+    # patch (10:20, 10:20): the label has two components, the likelihood three bumps -> one to remove
+    gt[11:13, 11:13] = 1
+    gt[16:18, 16:18] = 1
+    lh[12, 12], lh[17, 17], lh[12, 17] = 0.9, 0.8, 0.5
+    w, r = topo_maps(lh, gt, topo_size=10)
+    w_off, r_off = topo_maps(lh, gt, topo_size=10, official=True)
+    pd, bcp, dcp = critical_points(lh[10:, 10:])
+    k = int(np.argmin(pd[:, 1] - pd[:, 0]))          # the weakest pair is the one to remove
+    assert tuple(bcp[k]) == (2, 7)
+    death = tuple(dcp[k])
+    # default: both writes inside the patch
+    assert w[12, 17] == 1 and r[12, 17] == pytest.approx(lh[10 + death[0], 10 + death[1]])
+    assert w[10 + death[0], 10 + death[1]] == 1 and r[10 + death[0], 10 + death[1]] == pytest.approx(0.5)
+    # official: the birth write is offset, the death write (weight and reference) is not
+    assert w_off[12, 17] == 1
+    assert w_off[death] == 1 and r_off[death] == pytest.approx(0.5)
+    assert w_off[:10, :10].sum() == 1                             # patch (0, 0) has no label: only the stray write
+    # a label patch with one component: the official code skips it, the default removes the extra bump
+    gt1 = np.zeros((10, 10))
+    gt1[1:4, 1:4] = 1
+    lh1 = np.full((10, 10), 0.1)
+    lh1[2, 2], lh1[7, 7] = 0.9, 0.6
+    assert topo_maps(lh1, gt1, topo_size=10)[0].sum() == 2
+    assert topo_maps(lh1, gt1, topo_size=10, official=True)[0].sum() == 0
+
+
+def test_topoloss_official_reads_non_square_patches_scrambled():
+    pytest.importorskip('gudhi')
+    from visionx.models.losses.topology_persistence import critical_points
+    rng = np.random.default_rng(0)
+    square = rng.random((10, 10))
+    a, b = critical_points(square), critical_points(square, official=True)
+    assert np.allclose(np.sort(a[0], 0), np.sort(b[0], 0))       # square: transposed, same diagram
+    tall = np.full((50, 12), 0.05)
+    for y0 in (5, 20, 35):                                         # three separate blobs
+        tall[y0:y0 + 6, 3:9] = 0.9
+    assert len(critical_points(tall)[0]) == 2                      # read as it is: 3 components
+    assert len(critical_points(tall, official=True)[0]) != 2       # the official reading scrambles it

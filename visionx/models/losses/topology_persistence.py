@@ -24,7 +24,7 @@ def _gudhi():
     return gudhi
 
 
-def critical_points(likelihood: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def critical_points(likelihood: np.ndarray, official: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dimension-0 persistence pairs of the super-level filtration of a 2-D or 3-D likelihood.
 
     The cubical complex takes ``1 - likelihood`` on its pixels, so foreground components are born at
@@ -32,6 +32,10 @@ def critical_points(likelihood: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
 
     Args:
         likelihood: (h, w) or (d, h, w) values in [0, 1].
+        official: build the complex as the official code does, from the C-order flattened patch with
+            ``dimensions=shape``.  gudhi reads ``dimensions`` with the first axis fastest, so a square
+            patch is merely transposed (same pairs) but a non-square one (the 12-px edge patches of a 512
+            image) is scrambled into a different image; the default reads the patch as it is.
 
     Returns:
         ``pd`` (n, 2) birth/death values of ``1 - likelihood``, and birth / death pixel coordinates
@@ -39,17 +43,23 @@ def critical_points(likelihood: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     """
     gudhi = _gudhi()
     f = 1.0 - np.asarray(likelihood, np.float64)
-    cc = gudhi.CubicalComplex(top_dimensional_cells=f)
+    if official:
+        flat = f.ravel()
+        cc = gudhi.CubicalComplex(dimensions=list(f.shape), top_dimensional_cells=flat)
+        order = 'C'
+    else:
+        cc = gudhi.CubicalComplex(top_dimensional_cells=f)
+        flat = f.ravel(order='F')  # gudhi indexes numpy input in Fortran order
+        order = 'F'
     cc.compute_persistence(homology_coeff_field=2, min_persistence=0)
     regular, _ = cc.cofaces_of_persistence_pairs()
     if not len(regular) or len(regular[0]) == 0:
         empty = np.zeros((0, f.ndim), np.int64)
         return np.zeros((0, 2)), empty, empty
     pairs = np.asarray(regular[0])
-    flat = f.ravel(order='F')  # gudhi indexes numpy input in Fortran order
     pd = np.stack([flat[pairs[:, 0]], flat[pairs[:, 1]]], 1)
-    bcp = np.stack(np.unravel_index(pairs[:, 0], f.shape, order='F'), 1)
-    dcp = np.stack(np.unravel_index(pairs[:, 1], f.shape, order='F'), 1)
+    bcp = np.stack(np.unravel_index(pairs[:, 0], f.shape, order=order), 1)
+    dcp = np.stack(np.unravel_index(pairs[:, 1], f.shape, order=order), 1)
     return pd, bcp, dcp
 
 
@@ -78,12 +88,19 @@ def topo_maps(likelihood: np.ndarray, gt: np.ndarray, topo_size: int = 50, pers_
 
     Default (correct, in likelihood space): a pair to fix gets its birth pixel pushed to 1 and its death
     pixel to 0 (a fully persistent component); a pair to remove gets birth and death pushed to each
-    other's likelihood.  ``official=True`` writes the fix targets as the official code does (birth 0,
-    death 1) and omits the patch offset in the "remove" writes (METHODS §3.5 #8 [inferred] quirks).
+    other's likelihood.  A label patch with a single component (no finite pair) makes every predicted
+    pair above ``pers_thresh`` noise to remove, as in Hu et al.'s diagram matching.
 
-    Hu et al. define the loss on cubical complexes of any dimension; a 3-D volume is cut into
-    ``topo_size``-sided cubes and each cube's 3-D cubical complex gives the dimension-0 pairs (components),
-    exactly as the 2-D patches do.
+    ``official=True`` reproduces the official code (``lib/losses.py``, ``TopoLoss._topoloss_2D/3D``)
+    including its quirks (METHODS §3.5 #8): fix targets birth 0 / death 1; in "remove" writes the death
+    pixel's weight and reference are both written without the patch offset (at the patch-local
+    coordinates of the whole image); a patch is skipped when the label has no finite pair (single
+    component) and only when the likelihood is all 0 or all 1; non-square patches are read scrambled
+    (see :func:`critical_points`).
+
+    Hu et al. define the loss on cubical complexes of any dimension (the official code has a 3-D branch);
+    a 3-D volume is cut into ``topo_size``-sided cubes and each cube's 3-D cubical complex gives the
+    dimension-0 pairs (components), exactly as the 2-D patches do.
 
     Args:
         likelihood: (H, W) or (D, H, W) foreground probability.
@@ -99,10 +116,14 @@ def topo_maps(likelihood: np.ndarray, gt: np.ndarray, topo_size: int = 50, pers_
         box = tuple(slice(o, o + topo_size) for o in origin)
         lh = likelihood[box]
         g = gt[box].astype(np.float64)
-        if lh.min() == lh.max() or g.min() == g.max():
+        if g.min() == g.max():
             continue
-        pd_lh, bcp, dcp = critical_points(lh)
-        pd_gt, _, _ = critical_points(g)
+        if (lh.min() == 1 or lh.max() == 0) if official else lh.min() == lh.max():
+            continue
+        pd_lh, bcp, dcp = critical_points(lh, official)
+        pd_gt, _, _ = critical_points(g, official)
+        if official and (len(pd_lh) == 0 or len(pd_gt) == 0):
+            continue
         fix, remove = match_diagrams(pd_lh, pd_gt, pers_thresh, pers_thresh_perfect)
         o = np.asarray(origin)
         for i in fix:
@@ -110,12 +131,12 @@ def topo_maps(likelihood: np.ndarray, gt: np.ndarray, topo_size: int = 50, pers_
             ref[tuple(o + bcp[i])] = birth_target
             weight[tuple(o + dcp[i])] = 1
             ref[tuple(o + dcp[i])] = death_target
-        ref_origin = np.zeros_like(o) if official else o
+        death_origin = np.zeros_like(o) if official else o
         for i in remove:
             weight[tuple(o + bcp[i])] = 1
-            ref[tuple(ref_origin + bcp[i])] = lh[tuple(dcp[i])]
-            weight[tuple(o + dcp[i])] = 1
-            ref[tuple(ref_origin + dcp[i])] = lh[tuple(bcp[i])]
+            ref[tuple(o + bcp[i])] = lh[tuple(dcp[i])]
+            weight[tuple(death_origin + dcp[i])] = 1
+            ref[tuple(death_origin + dcp[i])] = lh[tuple(bcp[i])]
     return weight, ref
 
 
@@ -129,8 +150,8 @@ def topo_loss(logits: torch.Tensor, target: torch.Tensor, lam: float = 100.0, to
         target: labels (B, *spatial) or soft labels (B, C, *spatial) (arg-maxed for the diagrams).
         lam: weight of the topology term (100).
         topo_size: patch side (50; cubes of that side in 3D).
-        official: reproduce the official quirks: softmax applied twice, label taken from one-hot channel 0,
-            fix targets birth 0 / death 1, and patch offsets missing in "remove" writes.
+        official: reproduce the official code: softmax applied twice, label taken from one-hot channel 0,
+            and the patch handling of :func:`topo_maps`.
     """
     log_p, p, y, valid = prepare(logits, target, ignore_index)
     loss = ce_term(log_p, y, valid)
