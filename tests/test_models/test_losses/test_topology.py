@@ -352,3 +352,26 @@ def test_topoloss_official_reads_non_square_patches_scrambled():
         tall[y0:y0 + 6, 3:9] = 0.9
     assert len(critical_points(tall)[0]) == 2                      # read as it is: 3 components
     assert len(critical_points(tall, official=True)[0]) != 2       # the official reading scrambles it
+
+
+def test_warping_official_mode():
+    from visionx.models.losses.topology_warping import _official_flip_lut_2d, official_critical_mask
+    # the official patch test is a heuristic: it would flip an isolated pixel (deleting a component)
+    assert _official_flip_lut_2d()[1 << 4] and not simple_point_lut()[0]
+    gt = np.zeros((9, 9), bool)
+    gt[2:7, 2:7] = True
+    gt[3:6, 3:6] = False
+    pred = gt.copy()
+    pred[2, 4] = False
+    crit = official_critical_mask(pred, gt)
+    assert crit.sum() == 1 and crit[2, 4]
+    # the whole official loss: label from channel 0 (background), CE value with the masked constant
+    y = torch.from_numpy(gt).long()[None]
+    fg = torch.from_numpy(np.where(pred, 2.0, -2.0)).float()[None, None]
+    x = torch.cat([torch.zeros_like(fg), fg], 1)
+    p = torch.softmax(x, 1)[0].numpy()
+    m = official_critical_mask(pred, ~gt).astype(np.float64)
+    t1 = (gt * m).astype(np.float64)
+    warp = -np.mean((1 - t1) * np.log(p[0] * m + 1e-15)) - np.mean(t1 * np.log(p[1] * m + 1e-15))
+    dice_only = WarpingLoss()(x, y, gate=False).item()
+    assert WarpingLoss(official=True)(x, y, gate=True).item() == pytest.approx(dice_only + 0.1 * warp, rel=1e-5)

@@ -15,7 +15,7 @@ from visionx.models.losses.topology_digital import (_NEIGHBOUR_OFFSETS_3D, homot
                                                     simple_3d, topological_skeleton)
 from visionx.models.losses.topology_malis import topo_malis_loss
 from visionx.models.losses.topology_persistence import topo_maps
-from visionx.models.losses.topology_warping import critical_mask
+from visionx.models.losses.topology_warping import critical_mask, official_critical_mask
 
 
 def _code(points) -> int:
@@ -109,6 +109,8 @@ def test_critical_mask_3d_ring():
     pred[2, 2, 4] = False     # cut
     crit = critical_mask(pred, gt)
     assert crit.sum() == 1 and crit[2, 2, 4]
+    official = official_critical_mask(pred, gt)          # the official 3-D branch (6/26 patch test)
+    assert official.sum() == 1 and official[2, 2, 4]
     thick = gt.copy()
     thick[1, 2:7, 2:7] = gt[2, 2:7, 2:7]   # a second layer: not a topological change
     assert not critical_mask(thick, gt).any()
