@@ -105,6 +105,30 @@ def test_loss_value_from_formula():
     assert TOPOLoss(dilate_iterations=0)(x2, y).item() == pytest.approx(1e-3 * 2 + 1.0, rel=1e-6)
 
 
+def test_class_weights_reach_the_topology_term():
+    # the case above with mse_weights (background 2, foreground 3): node 2 is background, node 3 foreground
+    x = torch.tensor([3.0, 2.0, 0.5, 1.0]).view(1, 1, 1, 4)
+    y = torch.tensor([1, 1, 0, 1]).view(1, 1, 4)
+    expected = 1e-3 * (3 * 1 + 3 * 1 + 2 * 0.25 + 0) + 2 * 0.5 ** 2 + 3 * 1.0 ** 2
+    v = TOPOLoss(dilate_iterations=0, mse_weights=(2.0, 3.0))(x, y)
+    assert v.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_regions_dilate_per_window_as_the_official_code():
+    fg = np.zeros((32, 64), bool)
+    fg[:, 20:32] = True          # a 12-px band that ends at the border of the first 32-px window
+    whole = topo_regions(fg, 5)
+    tiled = topo_regions(fg, 5, window=32)
+    assert whole[0].nonzero()[0].tolist() == [25, 26]               # background on both sides: 2 px left
+    assert tiled[0].nonzero()[0].tolist() == list(range(25, 32))   # outside the window counts as foreground
+    assert not tiled[:, 32:].any()
+    x = torch.zeros(1, 1, 32, 64)
+    y = torch.from_numpy(fg).long()[None]
+    assert torch.isfinite(TOPOLoss(window=32, region_scope='image')(x, y))
+    with pytest.raises(ValueError, match='region_scope'):
+        TOPOLoss(region_scope='tile')
+
+
 def test_positive_pass_by_hand():
     # gt_cost='distance' with d_max = 1.5, d_min = 1 lets the connection term act (Oner et al.'s setting).
     # 1x5 bar, all foreground: EDT target 1 everywhere (the border counts as background), g_e = 2 >= d_max,

@@ -196,15 +196,27 @@ def _normalised(counts: np.ndarray) -> np.ndarray:
 # -- ground truth ----------------------------------------------------------------------------------
 
 
-def topo_regions(fg: np.ndarray, dilate_iterations: int = 5) -> np.ndarray:
+def topo_regions(fg: np.ndarray, dilate_iterations: int = 5, window: int | None = None) -> np.ndarray:
     """Region mask of one label: ``not dilate(background, dilate_iterations)`` (H, W) bool.
 
     The dilation uses scipy's default cross-shaped structuring element, so a structure survives only
     where it is more than ``dilate_iterations`` pixels (city-block) away from the background: thin
     structures (under 11 px wide at 5 iterations) have no region and then only the MSE term acts.
-    It runs on the whole image so that windows see the true background just outside them.
+
+    Args:
+        fg: (H, W) binary label.
+        dilate_iterations: dilation of the background (5).
+        window: dilate inside each non-overlapping ``window`` tile on its own, as the official
+            ``MSETopoWinLoss`` does (pixels outside a tile count as foreground, so structures touching a
+            tile border keep their region there); ``None`` dilates the whole image at once.
     """
-    bg = ~np.asarray(fg, bool)
+    fg = np.asarray(fg, bool)
+    if window is not None:
+        out = np.zeros_like(fg)
+        for tile in _windows(*fg.shape, window):
+            out[tile] = topo_regions(fg[tile], dilate_iterations)
+        return out
+    bg = ~fg
     if dilate_iterations > 0 and bg.any():
         bg = ndimage.binary_dilation(bg, iterations=dilate_iterations)
     return ~bg
@@ -289,23 +301,26 @@ def topo_malis_maps(pred: np.ndarray, gt_cost: np.ndarray, regions: np.ndarray, 
 
 
 def topo_label_maps(fg: np.ndarray, d_max: float = 20.0, dilate_iterations: int = 5,
-                    gt_cost: str = 'mask') -> tuple[np.ndarray, np.ndarray, np.ndarray | tuple[np.ndarray, ...]]:
+                    gt_cost: str = 'mask', window: int | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | tuple[np.ndarray, ...]]:
     """Label-derived maps of a batch of binary labels (B, H, W) or (B, D, H, W).
 
     Returns:
         ``target`` = min(EDT(fg), d_max) and ``cost`` (the binary mask, or ``target`` when
         ``gt_cost='distance'``), both shaped like ``fg``, and the regions: (B, H, W) for 2-D labels
-        (:func:`topo_regions`), and for 3-D labels a tuple with the regions of the label's projection along
-        each of the three spatial axes ((B, H, W), (B, D, W), (B, D, H)).
+        (:func:`topo_regions`, per ``window`` tile when given), and for 3-D labels a tuple with the
+        regions of the label's projection along each of the three spatial axes ((B, H, W), (B, D, W),
+        (B, D, H)).
     """
     if gt_cost not in ('mask', 'distance'):
         raise ValueError(f"gt_cost must be 'mask' or 'distance', got {gt_cost!r}")
     target = np.stack([np.minimum(edt(m), d_max) for m in fg]).astype(np.float32)
     cost = target if gt_cost == 'distance' else fg.astype(np.float32)
     if fg.ndim == 3:
-        regions = np.stack([topo_regions(m, dilate_iterations) for m in fg])
+        regions = np.stack([topo_regions(m, dilate_iterations, window) for m in fg])
     else:
-        regions = tuple(np.stack([topo_regions(m.any(axis), dilate_iterations) for m in fg]) for axis in range(3))
+        regions = tuple(np.stack([topo_regions(m.any(axis), dilate_iterations, window) for m in fg])
+                        for axis in range(3))
     return target, cost, regions
 
 
@@ -313,12 +328,13 @@ def topo_malis_loss(pred: torch.Tensor, target: torch.Tensor, alpha: float = 1e-
                     d_min: float = 10.0, window: int = 64, dilate_iterations: int = 5,
                     mse_weights: Sequence[float] = (1.0, 1.0), pos_weight: float = 0.1,
                     gt_cost: str = 'mask', connectivity: int = 1, ignore_index: int | None = 255,
-                    label_maps: tuple | None = None, projection_axes: Sequence[int] = (0, 1, 2)
-                    ) -> torch.Tensor:
+                    label_maps: tuple | None = None, projection_axes: Sequence[int] = (0, 1, 2),
+                    region_scope: str = 'window') -> torch.Tensor:
     """TOPO loss ``alpha * MSE + sum[x~^2 W_n + pos_weight (d_max - x~)^2 W_p]`` of a batch.
 
     Both terms are sums (over pixels, windows and the batch), as in TopoMortar's ``MSETopoWinLoss``
-    (METHODS §3.5 #4); ``alpha = 1e-3`` balances the pixel sum against the normalised MALIS terms (each
+    (METHODS §3.5 #4), and both carry the class weights ``mse_weights`` (foreground / background pixel of
+    the label), as there; ``alpha = 1e-3`` balances the pixel sum against the normalised MALIS terms (each
     pass's weights sum to at most 2 per window).  ``W_n``/``W_p`` come from the detached prediction
     (:func:`topo_malis_maps`); gradients flow through ``x~`` only.
 
@@ -349,6 +365,9 @@ def topo_malis_loss(pred: torch.Tensor, target: torch.Tensor, alpha: float = 1e-
         label_maps: precomputed :func:`topo_label_maps` of ``target`` (deep supervision reuses them).
         projection_axes: spatial axes (0 = D, 1 = H, 2 = W) whose projections carry the MALIS term of a
             3-D volume (all three by default); ignored in 2D.
+        region_scope: ``'window'`` (default, as the official code: the background is dilated inside each
+            window, pixels outside it counting as foreground) or ``'image'`` (dilated on the whole image,
+            so windows see the true background just outside them).
 
     Returns:
         Scalar loss.
@@ -360,13 +379,16 @@ def topo_malis_loss(pred: torch.Tensor, target: torch.Tensor, alpha: float = 1e-
         raise ValueError(f'd_min must not exceed d_max, got d_min={d_min}, d_max={d_max}')
     if window < 2:
         raise ValueError(f'window must be at least 2 pixels, got {window}')
+    if region_scope not in ('window', 'image'):
+        raise ValueError(f"region_scope must be 'window' or 'image', got {region_scope!r}")
     if pred.dim() == 5 and (not projection_axes or not set(projection_axes) <= {0, 1, 2}):
         raise ValueError(f'projection_axes must be a non-empty subset of (0, 1, 2), got {projection_axes}')
     x = torch.relu(pred.float())[:, 0]
     valid = None
     if label_maps is None:
         fg, valid = _foreground(pred, target, ignore_index)
-        label_maps = topo_label_maps(fg, d_max, dilate_iterations, gt_cost)
+        label_maps = topo_label_maps(fg, d_max, dilate_iterations, gt_cost,
+                                     window if region_scope == 'window' else None)
     elif target.dim() == pred.dim() - 1 and ignore_index is not None:
         valid = target != ignore_index
     dist, cost, regions = label_maps
@@ -385,7 +407,9 @@ def topo_malis_loss(pred: torch.Tensor, target: torch.Tensor, alpha: float = 1e-
                                    connectivity)
         w_n = torch.from_numpy(w_n).to(xv)
         w_p = torch.from_numpy(w_p).to(xv)
-        topo = topo + (xv ** 2 * w_n).sum() + pos_weight * ((d_max - xv) ** 2 * w_p).sum()
+        cls_v = torch.where(torch.from_numpy(np.ascontiguousarray(cost_v)).to(xv.device) > 0,
+                            float(mse_weights[1]), float(mse_weights[0]))
+        topo = topo + (cls_v * (xv ** 2 * w_n + pos_weight * (d_max - xv) ** 2 * w_p)).sum()
     return alpha * mse + topo
 
 
@@ -409,16 +433,19 @@ class TOPOLoss(TopologyLossBase):
 
     3-D volumes (B, 1, D, H, W) use the authors' projection extension (see :func:`topo_malis_loss`).
 
-    Choices where the description leaves room (METHODS §3.5 #4): the MSE and topology terms are sums over
-    the batch; the background dilation runs on the whole image and the regions are labelled per window
-    (4-connected, as the graph); MALIS ties are broken by edge index (the C++ ``std::sort`` of the official
-    ``malis`` package leaves them unspecified; tied edges at cost 0 carry no loss or gradient anyway).
+    As the official ``MSETopoWinLoss``: the MSE and topology terms are sums over the batch, both weighted
+    by ``mse_weights``; the background is dilated inside each window (``region_scope='window'``) and the
+    regions are labelled per window (4-connected, as the graph).  Choices where the official code leaves
+    room: MALIS ties are broken by edge index (the C++ ``std::sort`` of the official ``malis`` package
+    leaves them unspecified; tied edges at cost 0 carry no loss or gradient anyway); images whose side is
+    not a multiple of ``window`` get smaller windows at their far edges, which the official code skips
+    (TopoMortar's 512-px images have none).
     """
 
     def __init__(self, alpha: float = 1e-3, d_max: float = 20.0, d_min: float = 10.0, window: int = 64,
                  dilate_iterations: int = 5, mse_weights: Sequence[float] = (1.0, 1.0),
                  pos_weight: float = 0.1, gt_cost: str = 'mask', connectivity: int = 1,
-                 projection_axes: Sequence[int] = (0, 1, 2),
+                 projection_axes: Sequence[int] = (0, 1, 2), region_scope: str = 'window',
                  loss_weight: float = 1.0, loss_name: str = 'loss_topo_malis', reduction: str = 'mean',
                  ignore_index: int | None = 255) -> None:
         super().__init__(loss_weight, loss_name, reduction, ignore_index)
@@ -431,6 +458,9 @@ class TOPOLoss(TopologyLossBase):
         self.mse_weights = tuple(mse_weights)
         self.gt_cost, self.connectivity = gt_cost, connectivity
         self.projection_axes = tuple(projection_axes)
+        if region_scope not in ('window', 'image'):
+            raise ValueError(f"region_scope must be 'window' or 'image', got {region_scope!r}")
+        self.region_scope = region_scope
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, weight=None, avg_factor=None,
                 reduction_override=None, ignore_index: int | None = None, **kwargs) -> torch.Tensor:
@@ -441,8 +471,9 @@ class TOPOLoss(TopologyLossBase):
             raise ValueError(f'TOPOLoss regresses a distance map: pred must be (B, 1, H, W) or (B, 1, D, H, W) '
                              f'(DynUNet with out_channels=1), got shape {tuple(pred.shape)}')
         maps = self._label_cached(target, lambda: topo_label_maps(
-            _foreground(pred, target, ii)[0], self.d_max, self.dilate_iterations, self.gt_cost))
+            _foreground(pred, target, ii)[0], self.d_max, self.dilate_iterations, self.gt_cost,
+            self.window if self.region_scope == 'window' else None))
         return self.loss_weight * topo_malis_loss(
             pred, target, self.alpha, self.d_max, self.d_min, self.window, self.dilate_iterations,
             self.mse_weights, self.pos_weight, self.gt_cost, self.connectivity, ii, label_maps=maps,
-            projection_axes=self.projection_axes)
+            projection_axes=self.projection_axes, region_scope=self.region_scope)
