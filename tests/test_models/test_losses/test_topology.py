@@ -375,3 +375,23 @@ def test_warping_official_mode():
     warp = -np.mean((1 - t1) * np.log(p[0] * m + 1e-15)) - np.mean(t1 * np.log(p[1] * m + 1e-15))
     dice_only = WarpingLoss()(x, y, gate=False).item()
     assert WarpingLoss(official=True)(x, y, gate=True).item() == pytest.approx(dice_only + 0.1 * warp, rel=1e-5)
+
+
+def test_region_wise_soft_label_maps():
+    from visionx.models.losses.topology import official_soft_region_wise_map
+    y_fg = torch.tensor([[0.95, 0.5, 0.05, 0.0]]).view(1, 1, 1, 4)
+    soft = torch.cat([1 - y_fg, y_fg], 1)
+    phi = region_wise_map(soft, soft=True)[0, :, 0]
+    # thresholded map: -y, and 1 in the channel of the other class where the label is confident
+    assert phi[0].tolist() == pytest.approx([1.0, -0.5, -0.95, -1.0])
+    assert phi[1].tolist() == pytest.approx([-0.95, -0.5, 1.0, 1.0])
+    # the official forward: distance transform of the non-zero probabilities, -d / max d, 1 where 0
+    off = official_soft_region_wise_map(soft)[0, :, 0]
+    assert off[1].tolist() == pytest.approx([-1.0, -2 / 3, -1 / 3, 1.0])   # distances 3, 2, 1 to the zero
+    assert off[0, 3].item() == pytest.approx(-1.0) and off[0, 0].item() < 0  # no zero in channel 0
+    x = torch.zeros(1, 2, 1, 4, requires_grad=True)
+    for mode, ref in (('thresholded', phi), ('official', off)):
+        v = RegionWiseLoss(soft_map=mode)(x, soft)
+        assert v.item() == pytest.approx(0.5 * ref.mean().item(), rel=1e-6)
+    with pytest.raises(ValueError, match='soft_map'):
+        RegionWiseLoss(soft_map='fuzzy')
