@@ -36,6 +36,16 @@ def _batch(batch: int, size: int, device: torch.device, seed: int = 0):
     return torch.stack(imgs).to(device), samples
 
 
+def _options(args, size: int, batch: int) -> tuple[int, int, list[str], torch.device, int, int]:
+    """Size, batch, loss names, device, iterations and warm-up of a case from the benchmark arguments."""
+    opts = dict(getattr(args, 'cfg_options', None) or {})
+    names = opts.get('losses', LOSSES)
+    names = names.split(',') if isinstance(names, str) else list(names)
+    device = torch.device(getattr(args, 'device', None) or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    return (int(opts.get('size', size)), int(getattr(args, 'batch_size', None) or batch), names, device,
+            int(getattr(args, 'iters', 3) or 3), int(getattr(args, 'warmup', 1) or 1))
+
+
 @register_case('topomortar_losses')
 def topomortar_losses(args) -> list[BenchResult]:
     """Time and peak memory of one training step per TopoMortar loss (default 512 px, batch 10)."""
@@ -45,13 +55,7 @@ def topomortar_losses(args) -> list[BenchResult]:
     from visionx.models.losses.topology_common import PROGRESS_KEY
     from visionx.registry import MODELS
     init_default_scope('visionx')
-    opts = dict(getattr(args, 'cfg_options', None) or {})
-    size = int(opts.get('size', 512))
-    batch = int(getattr(args, 'batch_size', None) or 10)
-    names = opts.get('losses', LOSSES)
-    names = names.split(',') if isinstance(names, str) else list(names)
-    device = torch.device(getattr(args, 'device', None) or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    iters, warmup = int(getattr(args, 'iters', 3) or 3), int(getattr(args, 'warmup', 1) or 1)
+    size, batch, names, device, iters, warmup = _options(args, size=512, batch=10)
     x, samples = _batch(batch, size, device)
     hub = MessageHub.get_current_instance()
     hub.update_info(PROGRESS_KEY, 1.0)
@@ -124,13 +128,7 @@ def topology_losses_3d(args) -> list[BenchResult]:
 
     from visionx.registry import MODELS
     init_default_scope('visionx')
-    opts = dict(getattr(args, 'cfg_options', None) or {})
-    size = int(opts.get('size', 96))
-    batch = int(getattr(args, 'batch_size', None) or 2)
-    names = opts.get('losses', LOSSES)
-    names = names.split(',') if isinstance(names, str) else list(names)
-    device = torch.device(getattr(args, 'device', None) or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    iters, warmup = int(getattr(args, 'iters', 3) or 3), int(getattr(args, 'warmup', 1) or 1)
+    size, batch, names, device, iters, warmup = _options(args, size=96, batch=2)
     labels = _tubes_3d(batch, size).to(device)
     gen = torch.Generator().manual_seed(0)
     noise = torch.randn((batch, 1, size, size, size), generator=gen).to(device)

@@ -116,13 +116,19 @@ def test_region_wise_map_and_value():
     assert RegionWiseLoss()(x, y).item() == pytest.approx(0.5 * phi.mean().item(), rel=1e-6)
 
 
-def test_warping_hand_value_and_gate():
-    # GT: a ring; prediction: the same ring broken at one pixel -> that pixel is critical, the rest not.
+def _broken_ring() -> tuple[np.ndarray, np.ndarray]:
+    """A 5x5 square ring (label) and the same ring cut at pixel (2, 4) (prediction)."""
     gt = np.zeros((9, 9), bool)
     gt[2:7, 2:7] = True
     gt[3:6, 3:6] = False
     pred = gt.copy()
     pred[2, 4] = False
+    return gt, pred
+
+
+def test_warping_hand_value_and_gate():
+    # GT: a ring; prediction: the same ring broken at one pixel -> that pixel is critical, the rest not.
+    gt, pred = _broken_ring()
     crit = critical_mask(pred, gt)
     assert crit.sum() == 1 and crit[2, 4]
     # a non-topological error (a thicker ring) is not critical
@@ -358,11 +364,7 @@ def test_warping_official_mode():
     from visionx.models.losses.topology_warping import _official_flip_lut_2d, official_critical_mask
     # the official patch test is a heuristic: it would flip an isolated pixel (deleting a component)
     assert _official_flip_lut_2d()[1 << 4] and not simple_point_lut()[0]
-    gt = np.zeros((9, 9), bool)
-    gt[2:7, 2:7] = True
-    gt[3:6, 3:6] = False
-    pred = gt.copy()
-    pred[2, 4] = False
+    gt, pred = _broken_ring()
     crit = official_critical_mask(pred, gt)
     assert crit.sum() == 1 and crit[2, 4]
     # the whole official loss: label from channel 0 (background), CE value with the masked constant
