@@ -47,6 +47,9 @@ if want topomortar; then
   # The same short schedule with CE+Dice and with clDice, evaluated per test group (ID / OOD).
   train_and_test topomortar_cedice configs/topomortar/cedice_dynunet-tiny_1xb4-300it_topomortar-demo-128x128.py
   train_and_test topomortar_cldice configs/topomortar/cldice_dynunet-tiny_1xb4-300it_topomortar-demo-128x128.py
+  # Self-distillation: 3 rounds of 100 iterations, each on the previous round's soft labels.
+  train_and_test topomortar_cldice_selfdistill \
+    configs/topomortar/cldice_dynunet-tiny_1xb4-3x100it_topomortar-selfdistill-demo-128x128.py
 fi
 
 if want basnet; then

@@ -1,5 +1,5 @@
 """Runner components: runner, hooks, loops, optimizer wrappers."""
-from . import hooks, optimizers  # noqa: F401
+from . import hooks, loops, optimizers  # noqa: F401
 from .runner import VisionXRunner
 
 __all__ = ['VisionXRunner']

@@ -15,6 +15,8 @@ from mmseg.datasets.transforms import PackSegInputs
 
 from visionx.registry import TRANSFORMS
 
+from .soft_labels import SOFT_LABEL_KEY, check_soft_label
+
 DEFAULT_META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
                      'flip', 'flip_direction', 'reduce_zero_label', 'group')
 
@@ -46,7 +48,13 @@ class TopoMortarAugment(BaseTransform):
     and labels nearest interpolation.  The MONAI random state is seeded lazily from NumPy's global
     generator, so mmengine's ``randomness`` seed and per-worker seeding apply.
 
-    Required Keys: img, gt_seg_map.  Modified Keys: img (float32), gt_seg_map.
+    Self-distillation soft labels (``gt_soft_seg``, (H, W, C) from :class:`LoadSoftLabels`) follow the
+    same rotation, zoom and flips with bilinear interpolation (border/edge padding), which keeps them
+    probabilities that sum to 1; the intensity transforms leave them alone.  Their presence does not change
+    the random draws, so the image/label augmentation stream is the same with and without them.
+
+    Required Keys: img, gt_seg_map, gt_soft_seg (optional).
+    Modified Keys: img (float32), gt_seg_map, gt_soft_seg (float32).
 
     Args:
         prob_scale: multiplies every probability (1 = TopoMortar; 0 disables the augmentations).
@@ -57,11 +65,14 @@ class TopoMortarAugment(BaseTransform):
         if prob_scale < 0:
             raise ValueError(f'prob_scale must be >= 0, got {prob_scale}')
         s = prob_scale
-        k, i = ['img', 'seg'], ['img']
+        # 'soft' (self-distillation soft labels) is optional: allow_missing_keys skips it when absent.
+        k, i = ['img', 'seg', 'soft'], ['img']
         self.prob_scale = prob_scale
         self.compose = mt.Compose([
-            mt.RandRotated(k, range_x=np.pi, prob=0.2 * s, mode=['bilinear', 'nearest']),
-            mt.RandZoomd(k, prob=0.2 * s, min_zoom=0.7, max_zoom=1.4, mode=['bilinear', 'nearest-exact']),
+            mt.RandRotated(k, range_x=np.pi, prob=0.2 * s, mode=['bilinear', 'nearest', 'bilinear'],
+                           allow_missing_keys=True),
+            mt.RandZoomd(k, prob=0.2 * s, min_zoom=0.7, max_zoom=1.4,
+                         mode=['bilinear', 'nearest-exact', 'bilinear'], allow_missing_keys=True),
             mt.RandGaussianNoised(i, prob=0.1 * s, mean=0.0, std=0.1),
             mt.RandGaussianSmoothd(i, sigma_x=(0.5, 1.0), sigma_y=(0.5, 1.0), prob=0.2 * s),
             mt.RandScaleIntensityd(i, factors=0.25, prob=0.15 * s),
@@ -70,7 +81,7 @@ class TopoMortarAugment(BaseTransform):
                                           downsample_mode='bilinear', upsample_mode='nearest'),
             mt.RandAdjustContrastd(i, prob=0.1 * s, gamma=(0.7, 1.5), invert_image=True, retain_stats=True),
             mt.RandAdjustContrastd(i, prob=0.1 * s, gamma=(0.7, 1.5), invert_image=False, retain_stats=True),
-            mt.RandAxisFlipd(k, prob=0.5 * s),
+            mt.RandAxisFlipd(k, prob=0.5 * s, allow_missing_keys=True),
         ])
         self._seeded = False
 
@@ -80,9 +91,16 @@ class TopoMortarAugment(BaseTransform):
             self._seeded = True
         img = np.ascontiguousarray(results['img'].astype(np.float32).transpose(2, 0, 1))
         seg = results['gt_seg_map'][None].astype(np.float32)
-        out = self.compose({'img': img, 'seg': seg})
+        data = {'img': img, 'seg': seg}
+        if SOFT_LABEL_KEY in results:
+            soft = results[SOFT_LABEL_KEY].astype(np.float32)
+            data['soft'] = np.ascontiguousarray(soft.transpose(2, 0, 1))
+        out = self.compose(data)
         results['img'] = np.ascontiguousarray(np.asarray(out['img'], np.float32).transpose(1, 2, 0))
         results['gt_seg_map'] = np.rint(np.asarray(out['seg'])[0]).astype(results['gt_seg_map'].dtype)
+        if 'soft' in data:
+            soft = np.asarray(out['soft'], np.float32)
+            results[SOFT_LABEL_KEY] = np.ascontiguousarray(soft.transpose(1, 2, 0))
         return results
 
     def __repr__(self) -> str:
@@ -146,9 +164,16 @@ class TubedSkeleton(BaseTransform):
 
 @TRANSFORMS.register_module()
 class PackTopoMortarInputs(PackSegInputs):
-    """mmseg ``PackSegInputs`` that also packs ``gt_skeleton`` and keeps the test ``group`` meta key.
+    """mmseg ``PackSegInputs`` that also packs ``gt_skeleton`` and soft labels, and keeps the ``group`` key.
 
-    Required Keys: img, gt_seg_map (optional), gt_skeleton (optional).  Added Keys: inputs, data_samples.
+    mmseg's ``PackSegInputs`` casts ``gt_seg_map`` to int64; self-distillation soft labels
+    (``gt_soft_seg`` (H, W, C) from :class:`LoadSoftLabels`) are packed separately as a float32
+    (C, H, W) ``gt_soft_seg`` field of the data sample (``gt_sem_seg`` keeps the hard label).  They are
+    checked to still be probabilities: a transform that pads them with mmseg's ``seg_pad_val=255``
+    (``Pad``, ``RandomRotate``) raises here instead of training on garbage.
+
+    Required Keys: img, gt_seg_map (optional), gt_skeleton (optional), gt_soft_seg (optional).
+    Added Keys: inputs, data_samples.
     """
 
     def __init__(self, meta_keys=DEFAULT_META_KEYS) -> None:
@@ -159,4 +184,8 @@ class PackTopoMortarInputs(PackSegInputs):
         if 'gt_skeleton' in results:
             skel = torch.from_numpy(np.ascontiguousarray(results['gt_skeleton'])[None].astype(np.int64))
             packed['data_samples'].gt_skeleton = PixelData(data=skel)
+        if SOFT_LABEL_KEY in results:
+            soft = np.ascontiguousarray(np.asarray(results[SOFT_LABEL_KEY], np.float32).transpose(2, 0, 1))
+            check_soft_label(soft, f'soft label of {results.get("img_path", "an image")} after the pipeline')
+            packed['data_samples'].set_data({SOFT_LABEL_KEY: PixelData(data=torch.from_numpy(soft))})
         return packed

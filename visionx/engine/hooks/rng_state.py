@@ -53,10 +53,22 @@ class RNGStateHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self._pending = checkpoint.get('meta', {}).get(f'rng_state_rank{get_rank()}')
 
+    def apply_pending(self) -> bool:
+        """Apply the states loaded from a checkpoint now, if not yet applied; return whether it did.
+
+        MMEngine's loops fetch an iteration's batch before ``before_train_iter``, so the first batch after
+        a resume is drawn from the un-restored generators.  A loop that calls this right after fast-forwarding
+        its dataloader (:class:`~visionx.engine.loops.SelfDistillationLoop` does) also reproduces that batch's
+        main-process random transforms.
+        """
+        if self._pending is None:
+            return False
+        self.apply(self._pending)
+        self._pending = None
+        return True
+
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        if self._pending is not None:
-            self.apply(self._pending)
-            self._pending = None
+        self.apply_pending()
 
 
 def _to_python_state(state):

@@ -16,6 +16,11 @@ class TopologyLossScheduleHook(Hook):
     schedule against another length than the runner's (e.g. one self-distillation round) and logs the
     iteration at which the terms switch on.
 
+    Loops that train in cycles expose ``schedule_window = (first iteration, length)`` of the current cycle
+    (:class:`~visionx.engine.loops.SelfDistillationLoop`: the current round); the progress is then measured
+    within it, ``(iter - first + 1) / length``, so the topology terms switch on at 70 % of every round, as
+    when TopoMortar's self-distillation restarts its training loop each round [inferred].
+
     Args:
         total_iters: length of the schedule the losses follow; defaults to the runner's ``max_iters``.
         start_fraction: only used for the log message announcing the switch (0.7).
@@ -28,17 +33,19 @@ class TopologyLossScheduleHook(Hook):
             raise ValueError(f'total_iters must be positive, got {total_iters}')
         self.total_iters = total_iters
         self.start_fraction = start_fraction
-        self._announced = False
+        self._announced: int | None = None  # first iteration of the cycle whose switch was logged
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         from visionx.models.losses.topology_common import PROGRESS_KEY
-        total = self.total_iters or runner.max_iters
-        progress = (runner.iter + 1) / total
+        begin, length = getattr(runner.train_loop, 'schedule_window', None) or (0, runner.max_iters)
+        total = self.total_iters or length
+        progress = (runner.iter - begin + 1) / total
         runner.message_hub.update_info(PROGRESS_KEY, progress)
-        if not self._announced and progress > self.start_fraction:
-            self._announced = True
+        if self._announced != begin and progress > self.start_fraction:
+            self._announced = begin
             runner.logger.info(f'topology loss terms with start_fraction={self.start_fraction} are on '
-                               f'from iteration {runner.iter + 1} of {total}')
+                               f'from iteration {runner.iter - begin + 1} of {total}'
+                               + (f' (cycle starting at iteration {begin})' if begin else ''))
 
     def after_train(self, runner) -> None:
         from visionx.models.losses.topology_common import PROGRESS_KEY

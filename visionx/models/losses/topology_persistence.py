@@ -116,7 +116,7 @@ def topo_maps(likelihood: np.ndarray, gt: np.ndarray, topo_size: int = 50, pers_
         box = tuple(slice(o, o + topo_size) for o in origin)
         lh = likelihood[box]
         g = gt[box].astype(np.float64)
-        if g.min() == g.max():
+        if (g.min() == 1 or g.max() == 0) if official else g.min() == g.max():
             continue
         if (lh.min() == 1 or lh.max() == 0) if official else lh.min() == lh.max():
             continue
@@ -160,7 +160,8 @@ def topo_loss(logits: torch.Tensor, target: torch.Tensor, lam: float = 100.0, to
     _gudhi()
     p_fg = torch.softmax(p, 1)[:, 1] if official else p[:, 1:].sum(1)
     y_hard = hard_labels(y)
-    gt = (y_hard[:, 0] if official else y_hard[:, 1:].any(1)).cpu().numpy()
+    # official: the label is one-hot channel 0 as it is (soft labels stay soft, as in self-distillation)
+    gt = (y[:, 0] if official else y_hard[:, 1:].any(1)).cpu().numpy()
     lh = p_fg.detach().float().cpu().numpy()
     maps = [topo_maps(lh[b], gt[b], topo_size, pers_thresh, pers_thresh_perfect, official)
             for b in range(lh.shape[0])]

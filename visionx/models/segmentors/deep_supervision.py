@@ -16,6 +16,8 @@ from mmseg.models.segmentors.base import BaseSegmentor
 
 from visionx.registry import MODELS
 
+from .soft_label import stack_soft_targets
+
 
 def deep_supervision_weights(num_aux: int) -> list[float]:
     """TopoMortar's output weights ``[1, w_1, ..., w_n]`` with ``w_i = 2^-i / sum_{j=0}^{n} 2^-j``.
@@ -46,12 +48,15 @@ class MonaiDynUNet(BaseModule):
         filters: per-level widths (MONAI's nnU-Net rule when ``None``).
         deep_supervision: return auxiliary outputs in training mode.
         deep_supr_num: number of auxiliary outputs (must be < num_levels - 1).
+        norm_name: MONAI norm spec; MONAI's ``DynUNet`` default, instance norm with affine parameters, as
+            TopoMortar's config leaves it.
     """
 
     def __init__(self, spatial_dims: int = 2, in_channels: int = 3, out_channels: int = 2,
                  kernel_size: Sequence[int] | None = None, strides: Sequence[int] | None = None,
                  num_levels: int = 8, filters: Sequence[int] | None = None, deep_supervision: bool = True,
-                 deep_supr_num: int = 6, norm_name: str | tuple = 'instance', res_block: bool = False,
+                 deep_supr_num: int = 6, norm_name: str | tuple = ('INSTANCE', {'affine': True}),
+                 res_block: bool = False,
                  init_cfg: dict | None = None) -> None:
         super().__init__(init_cfg)
         from monai.networks.nets import DynUNet
@@ -63,6 +68,7 @@ class MonaiDynUNet(BaseModule):
             raise ValueError(f'deep_supr_num must be in [1, {len(strides) - 2}] for {len(strides)} levels, '
                              f'got {deep_supr_num}')
         self.deep_supervision = deep_supervision
+        self.out_channels = out_channels
         self.size_divisor = int(torch.tensor(strides).prod())
         self.net = DynUNet(spatial_dims, in_channels, out_channels, kernel_size, strides, strides[1:],
                            filters=list(filters) if filters else None, norm_name=norm_name,
@@ -85,6 +91,9 @@ class DeepSupervisionSegmentor(BaseSegmentor):
     losses (those whose ``forward`` takes ``gate``) get ``gate=False`` on the auxiliary outputs, so their
     topology term acts on the main output only, as in TopoMortar.  If the data samples carry
     ``gt_skeleton`` (``TubedSkeleton`` transform) it is passed as ``skeleton=`` to losses that take it.
+    If they carry self-distillation soft labels ``gt_soft_seg`` (C, H, W) (``LoadSoftLabels``), every
+    output's loss gets the (B, C, H, W) float soft target instead of the hard label (see
+    :func:`~visionx.models.segmentors.soft_label.stack_soft_targets`).
     Inputs are padded to the network's size divisor at inference and the logits cropped back.
 
     Args:
@@ -94,6 +103,8 @@ class DeepSupervisionSegmentor(BaseSegmentor):
         binary_threshold: one-channel outputs predict foreground where ``output > binary_threshold``
             (0: sigmoid > 0.5; TOPO's distance regression uses 1e-5).
     """
+
+    supports_soft_labels = True
 
     def __init__(self, network: dict, loss: dict | list[dict], data_preprocessor: dict | None = None,
                  train_cfg: dict | None = None, test_cfg: dict | None = None,
@@ -133,6 +144,9 @@ class DeepSupervisionSegmentor(BaseSegmentor):
                                     for ds in data_samples]).to(inputs.device)
             if skeleton.dim() == target.dim() + 1 and skeleton.shape[1] == 1:
                 skeleton = skeleton.squeeze(1)
+        soft = stack_soft_targets(data_samples, target.shape[-2:])
+        if soft is not None:
+            target = soft.to(inputs.device)
         weights = deep_supervision_weights(len(outs) - 1)
         result: dict[str, torch.Tensor] = {}
         for loss_fn in self.losses:

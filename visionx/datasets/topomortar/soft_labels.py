@@ -1,0 +1,131 @@
+"""Soft labels of TopoMortar's self-distillation framework: file layout, I/O and the loading transform.
+
+Self-distillation (METHODS §3.4, :class:`visionx.engine.loops.SelfDistillationLoop`) trains rounds 2-3 on
+the previous round's softmax probabilities.  They are stored one ``.npy`` file per training image::
+
+    <soft_label_dir>/<image stem>.npy      float32 (C, H, W), C = 2 for TopoMortar, sums to 1 over C
+
+at the image's original resolution.  :class:`LoadSoftLabels` reads them into the pipeline as
+``gt_soft_seg`` (H, W, C) and lists that key in ``seg_fields``, so mmseg's ``RandomCrop`` and
+``RandomFlip`` move it with the image; :class:`~visionx.datasets.topomortar.TopoMortarAugment` resamples
+it bilinearly and :class:`~visionx.datasets.topomortar.PackTopoMortarInputs` packs it as a float
+(C, H, W) ``gt_soft_seg`` field of the data sample.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from visionx.registry import TRANSFORMS
+from visionx.utils.io import atomic_path
+
+SOFT_LABEL_KEY = 'gt_soft_seg'
+
+
+def soft_label_path(soft_label_dir: str | os.PathLike, img_path: str | os.PathLike) -> Path:
+    """Path of the soft label of ``img_path``: ``<soft_label_dir>/<image stem>.npy``."""
+    return Path(soft_label_dir) / f'{Path(img_path).stem}.npy'
+
+
+def check_soft_label(probs: np.ndarray, where: str = 'soft label', atol: float = 1e-3) -> None:
+    """Raise ``ValueError`` unless ``probs`` is a (C, H, W) probability map (C >= 2, sums to 1 over C).
+
+    Args:
+        probs: the array to check.
+        where: names the array (a path) in the error message.
+        atol: tolerance of the range and sum checks.
+    """
+    if probs.ndim != 3 or probs.shape[0] < 2:
+        raise ValueError(f'{where}: expected a (C, H, W) probability map with C >= 2, got shape {probs.shape}')
+    if not np.isfinite(probs).all() or probs.min() < -atol or probs.max() > 1 + atol:
+        raise ValueError(f'{where}: probabilities must lie in [0, 1], got values in '
+                         f'[{float(np.nanmin(probs))}, {float(np.nanmax(probs))}]')
+    err = float(np.abs(probs.sum(0) - 1).max())
+    if err > atol:
+        raise ValueError(f'{where}: probabilities must sum to 1 over the {probs.shape[0]} channels '
+                         f'(largest deviation {err:.3g})')
+
+
+def save_soft_label(path: str | os.PathLike, probs: np.ndarray) -> None:
+    """Write a (C, H, W) probability map as float32 ``.npy``, atomically (temporary file + rename).
+
+    Args:
+        path: destination, ending in ``.npy``.
+        probs: (C, H, W) probabilities summing to 1 over C.
+    """
+    path = Path(path)
+    if path.suffix != '.npy':
+        raise ValueError(f'soft labels are .npy files, got {path}')
+    probs = np.ascontiguousarray(probs, dtype=np.float32)
+    check_soft_label(probs, str(path))
+    with atomic_path(path) as tmp:
+        np.save(tmp, probs)
+
+
+def load_soft_label(path: str | os.PathLike) -> np.ndarray:
+    """Read a soft label written by :func:`save_soft_label`.
+
+    Returns:
+        (C, H, W) float32 probabilities.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is not a (C, H, W) probability map.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'soft label {path} not found: expected a float32 (C, H, W) .npy of the '
+                                'previous self-distillation round\'s softmax for this training image')
+    probs = np.load(path, allow_pickle=False)
+    check_soft_label(probs, str(path))
+    return probs.astype(np.float32, copy=False)
+
+
+@TRANSFORMS.register_module()
+class LoadSoftLabels(BaseTransform):
+    """Load the soft label of the image (``<soft_label_dir>/<image stem>.npy``) for self-distillation.
+
+    Put it right after ``LoadAnnotations`` in the training pipeline.  With ``soft_label_dir=None`` (round 1
+    of self-distillation, or any other training) it does nothing;
+    :class:`~visionx.engine.loops.SelfDistillationLoop` sets the directory of each round.
+
+    Required Keys: img_path, img (optional, for the size check), seg_fields (optional).
+    Added Keys: gt_soft_seg (H, W, C) float32.  Modified Keys: seg_fields, gt_seg_map (``replace_hard``).
+
+    Args:
+        soft_label_dir: folder of the ``.npy`` soft labels, or ``None`` to do nothing.
+        replace_hard: replace ``gt_seg_map`` by the arg-max of the soft label (ties go to class 0), so
+            that everything derived from the hard label (``TubedSkeleton``, ``RandomCrop``'s
+            ``cat_max_ratio``, losses that arg-max soft labels) sees the distilled label, as in TopoMortar
+            where rounds 2-3 only have the soft labels.
+    """
+
+    def __init__(self, soft_label_dir: str | os.PathLike | None = None, replace_hard: bool = True) -> None:
+        self.soft_label_dir = None if soft_label_dir is None else str(soft_label_dir)
+        self.replace_hard = replace_hard
+
+    def transform(self, results: dict) -> dict:
+        if self.soft_label_dir is None:
+            return results
+        if 'img_path' not in results:
+            raise KeyError('LoadSoftLabels needs "img_path" in the results (put it after LoadImageFromFile)')
+        path = soft_label_path(self.soft_label_dir, results['img_path'])
+        probs = load_soft_label(path)
+        if 'img' in results and tuple(results['img'].shape[:2]) != tuple(probs.shape[1:]):
+            raise ValueError(f'{path}: soft label of size {probs.shape[1:]} does not match the image '
+                             f'{results["img_path"]} of size {results["img"].shape[:2]}; put LoadSoftLabels '
+                             'before any geometric transform')
+        results[SOFT_LABEL_KEY] = np.ascontiguousarray(probs.transpose(1, 2, 0))
+        fields = results.setdefault('seg_fields', [])
+        if SOFT_LABEL_KEY not in fields:
+            fields.append(SOFT_LABEL_KEY)
+        if self.replace_hard:
+            dtype = results['gt_seg_map'].dtype if 'gt_seg_map' in results else np.uint8
+            results['gt_seg_map'] = probs.argmax(0).astype(dtype)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(soft_label_dir={self.soft_label_dir!r}, replace_hard={self.replace_hard})'

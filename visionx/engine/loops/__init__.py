@@ -1,0 +1,4 @@
+"""Training loops."""
+from .self_distillation import SelfDistillationLoop
+
+__all__ = ['SelfDistillationLoop']
