@@ -73,7 +73,7 @@ def _weights(model) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def _cfg(demo_root, work_dir, rounds=2, official=False, prob_scale=0.0):
+def _cfg(demo_root, work_dir, rounds=2, official=False, prob_scale=1.0):
     cfg = Config.fromfile(str(SD_CFG))
     root = str(demo_root / 'topomortar')
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -83,7 +83,7 @@ def _cfg(demo_root, work_dir, rounds=2, official=False, prob_scale=0.0):
         if t['type'] == 'RandomCrop':
             t['crop_size'] = (64, 64)
         if t['type'] == 'TopoMortarAugment':
-            # MONAI's own generator is not checkpointed: bit-exact mid-round resume needs it off
+            # on (TopoMortar's probabilities): resume must reproduce the augmentations too
             t['prob_scale'] = prob_scale
     cfg.model.network.update(num_levels=4, filters=[4, 8, 16, 16], deep_supr_num=2)
     cfg.model.loss = dict(type='_TargetRecordingLoss')

@@ -69,6 +69,17 @@ class VisionXRunner(Runner):
         if not any(isinstance(h, RNGStateHook) for h in self.hooks):
             self.register_hook(RNGStateHook())
 
+    def build_train_loop(self, loop):
+        """As MMEngine, but a plain ``IterBasedTrainLoop`` becomes
+        :class:`~visionx.engine.loops.ResumableIterBasedTrainLoop` (same behaviour, exact resume)."""
+        from mmengine.runner import IterBasedTrainLoop
+
+        from .loops import ResumableIterBasedTrainLoop
+        built = super().build_train_loop(loop)
+        if type(built) is IterBasedTrainLoop:
+            built.__class__ = ResumableIterBasedTrainLoop  # a subclass that adds no state
+        return built
+
     def wrap_model(self, model_wrapper_cfg: dict | None, model: torch.nn.Module) -> torch.nn.Module:
         on_cpu = all(p.device.type == 'cpu' for p in model.parameters())
         if not self.distributed or is_model_wrapper(model) or not on_cpu:

@@ -45,8 +45,9 @@ class TopoMortarAugment(BaseTransform):
     RandGaussianSmooth (p .2, sigma 0.5-1), RandScaleIntensity (p .15, +-0.25), RandScaleIntensityFixedMean
     (p .15, +-0.25, preserve range), RandSimulateLowResolution (p .25, zoom 0.5-1), RandAdjustContrast
     inverted and not (p .1 each, gamma 0.7-1.5, retain stats), RandAxisFlip (p .5).  Images use bilinear
-    and labels nearest interpolation.  The MONAI random state is seeded lazily from NumPy's global
-    generator, so mmengine's ``randomness`` seed and per-worker seeding apply.
+    and labels nearest interpolation.  The MONAI random state is re-seeded from NumPy's global
+    generator on every call, so mmengine's ``randomness`` seed and per-worker seeding apply and a resumed
+    run (whose NumPy state is checkpointed) draws the same augmentations.
 
     Self-distillation soft labels (``gt_soft_seg``, (H, W, C) from :class:`LoadSoftLabels`) follow the
     same rotation, zoom and flips with bilinear interpolation (border/edge padding), which keeps them
@@ -83,12 +84,12 @@ class TopoMortarAugment(BaseTransform):
             mt.RandAdjustContrastd(i, prob=0.1 * s, gamma=(0.7, 1.5), invert_image=False, retain_stats=True),
             mt.RandAxisFlipd(k, prob=0.5 * s, allow_missing_keys=True),
         ])
-        self._seeded = False
 
     def transform(self, results: dict) -> dict:
-        if not self._seeded:
-            self.compose.set_random_state(seed=int(np.random.randint(0, 2**31 - 1)))
-            self._seeded = True
+        # MONAI transforms keep their own generators; drawing their seed from NumPy's global generator on
+        # every call keeps all the randomness in the stream that mmengine seeds (per worker) and that
+        # RNGStateHook checkpoints, so a resumed run draws the same augmentations as an uninterrupted one.
+        self.compose.set_random_state(seed=int(np.random.randint(0, 2**31 - 1)))
         img = np.ascontiguousarray(results['img'].astype(np.float32).transpose(2, 0, 1))
         seg = results['gt_seg_map'][None].astype(np.float32)
         data = {'img': img, 'seg': seg}

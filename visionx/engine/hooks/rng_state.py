@@ -20,10 +20,13 @@ class RNGStateHook(Hook):
     to every run by :class:`~visionx.engine.VisionXRunner`), a resumed run reproduces the uninterrupted
     run's weights exactly on a deterministic CPU setup.
 
-    The states are applied at the first training iteration after loading, i.e. after MMEngine has
-    fast-forwarded the dataloader.  Data augmentation that draws random numbers in dataloader *worker*
-    processes restarts its streams after a resume (workers are new processes), so bit-exact resume also
-    needs ``num_workers=0`` or augmentation that is seeded per sample.
+    The states are applied after MMEngine has fast-forwarded the dataloader and before the first new batch
+    is drawn (:class:`~visionx.engine.loops.ResumableIterBasedTrainLoop`, which ``VisionXRunner`` uses for
+    iteration-based training, and :class:`~visionx.engine.loops.SelfDistillationLoop` call
+    :meth:`apply_pending`); other loops fall back to the first ``before_train_iter``.  Dataloader workers
+    are re-created on resume with their original seeds and the fast-forward replays their streams, so
+    augmentation in workers resumes exactly too (for transforms whose randomness comes from the
+    process's generators).
     """
 
     priority = 'VERY_LOW'

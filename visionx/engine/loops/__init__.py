@@ -1,4 +1,5 @@
 """Training loops."""
+from .iter_based import ResumableIterBasedTrainLoop
 from .self_distillation import SelfDistillationLoop
 
-__all__ = ['SelfDistillationLoop']
+__all__ = ['ResumableIterBasedTrainLoop', 'SelfDistillationLoop']
