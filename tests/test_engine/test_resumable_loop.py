@@ -1,14 +1,17 @@
 """Resume with random transforms in the main process (num_workers=0) reproduces the uninterrupted run."""
 from __future__ import annotations
 
+import random
 import shutil
 
+import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from tests.conftest import REPO_ROOT
 from visionx.engine import VisionXRunner
+from visionx.engine.hooks import RNGStateHook
 from visionx.engine.loops import ResumableIterBasedTrainLoop
 
 CFG = REPO_ROOT / 'configs/topomortar/cedice_dynunet-tiny_1xb4-300it_topomortar-demo-128x128.py'
@@ -22,11 +25,12 @@ def _cfg(demo_root, work_dir) -> Config:
         if t['type'] == 'RandomCrop':
             t['crop_size'] = (64, 64)        # TopoMortarAugment stays on: rotations, zooms, flips, noise
     cfg.model.network.update(num_levels=4, filters=[4, 8, 16, 16], deep_supr_num=2)
-    cfg.train_cfg.update(max_iters=6, val_interval=100)
+    cfg.val_dataloader.dataset.data_root = str(demo_root / 'topomortar')
+    cfg.train_cfg.update(max_iters=6, val_interval=3)   # validation right after the checkpoint at 3
     cfg.param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=6, by_epoch=False)]
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=3)
     cfg.default_hooks.visualization = dict(type='SegVisualizationHook', draw=False)
-    for key in ('val_cfg', 'val_dataloader', 'val_evaluator', 'test_cfg', 'test_dataloader', 'test_evaluator'):
+    for key in ('test_cfg', 'test_dataloader', 'test_evaluator'):
         cfg[key] = None
     cfg.work_dir = str(work_dir)
     return cfg
@@ -49,3 +53,19 @@ def test_resume_with_main_process_augmentation_is_exact(demo_root, tmp_path):
     # and the run really changed the weights after the resume point
     mid = torch.load(tmp_path / 'full' / 'iter_3.pth')['state_dict']
     assert any(not torch.equal(v, expected[k]) for k, v in mid.items() if v.is_floating_point())
+
+
+def test_validation_leaves_the_training_generators_untouched():
+    hook = RNGStateHook()
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
+    expected = (torch.rand(3), np.random.rand(3), random.random())
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
+    hook.before_val(None)
+    torch.rand(5), np.random.rand(5), random.random()          # what a validation may draw
+    hook.after_val(None)
+    got = (torch.rand(3), np.random.rand(3), random.random())
+    assert torch.equal(got[0], expected[0]) and np.array_equal(got[1], expected[1]) and got[2] == expected[2]

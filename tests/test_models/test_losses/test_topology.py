@@ -397,3 +397,22 @@ def test_region_wise_soft_label_maps():
         assert v.item() == pytest.approx(0.5 * ref.mean().item(), rel=1e-6)
     with pytest.raises(ValueError, match='soft_map'):
         RegionWiseLoss(soft_map='fuzzy')
+
+
+def test_topoloss_official_tie_order_golden():
+    """Official mode breaks persistence ties and shared pixels as ``compute_dgm_force`` (reverse argsort,
+    Python sets).  Golden values from a transcription of the official ``_topoloss_2D``."""
+    pytest.importorskip('gudhi')
+    from visionx.models.losses.topology_persistence import topo_maps
+    fg = np.zeros((50, 50), np.float32)
+    fg[5:12, 5:12] = 1
+    fg[30:40, 5:12] = 1
+    fg[20:28, 30:45] = 1                                   # three saturated blobs: equal persistences
+    lh = torch.softmax(torch.stack([torch.from_numpy(1 - fg), torch.from_numpy(fg)]), 0)[1].numpy()
+    ring = np.zeros((50, 50), bool)
+    ring[10:40, 10:40] = True
+    ring[15:35, 15:35] = False
+    w, r = topo_maps(lh, (~ring).astype(np.float32), 50, official=True)   # official label: channel 0
+    pixels = sorted(zip(*np.nonzero(w)))
+    assert pixels == [(11, 11), (19, 29), (27, 44), (29, 4)]
+    np.testing.assert_allclose([r[p] for p in pixels], [0.26894143, 0.7310586, 0.0, 1.0], rtol=1e-6)

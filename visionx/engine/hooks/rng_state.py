@@ -50,6 +50,21 @@ class RNGStateHook(Hook):
         if 'cuda' in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state['cuda'])
 
+    def before_val(self, runner) -> None:
+        self._before_val = self.capture()
+
+    def after_val(self, runner) -> None:
+        """Validation leaves the training generators as it found them.
+
+        Checkpoints are written before the validation of the same iteration, and building the validation
+        dataloader's iterator draws from torch's generator; without this a resumed run would be one draw
+        behind from there on.  It also makes training independent of when (or whether) validation runs.
+        """
+        state = getattr(self, '_before_val', None)
+        if state is not None:
+            self.apply(state)
+            self._before_val = None
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint.setdefault('meta', {})[f'rng_state_rank{get_rank()}'] = self.capture()
 

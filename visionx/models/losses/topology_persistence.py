@@ -42,7 +42,8 @@ def critical_points(likelihood: np.ndarray, official: bool = False) -> tuple[np.
         (n, ndim).
     """
     gudhi = _gudhi()
-    f = 1.0 - np.asarray(likelihood, np.float64)
+    # official: float32 like the tensors it comes from (ties and thresholds then match exactly)
+    f = 1.0 - np.asarray(likelihood, np.float32 if official else np.float64)
     if official:
         flat = f.ravel()
         cc = gudhi.CubicalComplex(dimensions=list(f.shape), top_dimensional_cells=flat)
@@ -64,18 +65,32 @@ def critical_points(likelihood: np.ndarray, official: bool = False) -> tuple[np.
 
 
 def match_diagrams(pd_lh: np.ndarray, pd_gt: np.ndarray, pers_thresh: float = 0.03,
-                   pers_thresh_perfect: float = 0.99) -> tuple[np.ndarray, np.ndarray]:
+                   pers_thresh_perfect: float = 0.99, official: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Hu et al.'s diagram matching: which predicted pairs to fix and which to remove.
 
     The ``n_gt`` most persistent predicted pairs are matched to the label's pairs ("to fix", unless already
     perfect, persistence > ``pers_thresh_perfect``); the rest with persistence > ``pers_thresh`` are
-    noise "to remove".
+    noise "to remove".  By default ties in persistence keep the pairs' order and both lists are in
+    decreasing persistence.  ``official=True`` reproduces the official ``compute_dgm_force`` exactly:
+    ``np.argsort(pers)[::-1]`` (ties in reverse order) and lists built through Python sets, whose
+    iteration order decides which write wins when two pairs share a pixel.
     """
     if len(pd_lh) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     pers = np.abs(pd_lh[:, 1] - pd_lh[:, 0])
-    order = np.argsort(-pers, kind='stable')
     n_gt = len(pd_gt)
+    if official:
+        if n_gt == 0:
+            fix, remove = [], list(range(len(pers)))
+        else:
+            order = np.argsort(pers)[::-1]
+            n_perfect = int((pers > pers_thresh_perfect).sum())
+            perfect = order[:n_perfect] if n_perfect >= 1 else []
+            fix = list(set(order[:n_gt]) - set(perfect))
+            remove = order[n_gt:]
+        remove = list(set(remove).intersection(set(np.where(pers > pers_thresh)[0])))
+        return np.asarray(fix, np.int64), np.asarray(remove, np.int64)
+    order = np.argsort(-pers, kind='stable')
     fix = np.array([i for i in order[:n_gt] if pers[i] <= pers_thresh_perfect], np.int64)
     remove = np.array([i for i in order[n_gt:] if pers[i] > pers_thresh], np.int64)
     return fix, remove
@@ -124,7 +139,7 @@ def topo_maps(likelihood: np.ndarray, gt: np.ndarray, topo_size: int = 50, pers_
         pd_gt, _, _ = critical_points(g, official)
         if official and (len(pd_lh) == 0 or len(pd_gt) == 0):
             continue
-        fix, remove = match_diagrams(pd_lh, pd_gt, pers_thresh, pers_thresh_perfect)
+        fix, remove = match_diagrams(pd_lh, pd_gt, pers_thresh, pers_thresh_perfect, official)
         o = np.asarray(origin)
         for i in fix:
             weight[tuple(o + bcp[i])] = 1
