@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from tests.conftest import REPO_ROOT
+from tests.test_engine.tiny_topomortar import tiny_topomortar_cfg
 from visionx.engine import VisionXRunner
 from visionx.engine.hooks import RNGStateHook
 from visionx.engine.loops import ResumableIterBasedTrainLoop
@@ -18,21 +19,11 @@ CFG = REPO_ROOT / 'configs/topomortar/cedice_dynunet-tiny_1xb4-300it_topomortar-
 
 
 def _cfg(demo_root, work_dir) -> Config:
-    cfg = Config.fromfile(str(CFG))
-    cfg.train_dataloader.update(num_workers=0, persistent_workers=False, batch_size=2)
-    cfg.train_dataloader.dataset.data_root = str(demo_root / 'topomortar')
-    for t in cfg.train_dataloader.dataset.pipeline:
-        if t['type'] == 'RandomCrop':
-            t['crop_size'] = (64, 64)        # TopoMortarAugment stays on: rotations, zooms, flips, noise
-    cfg.model.network.update(num_levels=4, filters=[4, 8, 16, 16], deep_supr_num=2)
-    cfg.val_dataloader.dataset.data_root = str(demo_root / 'topomortar')
+    # TopoMortarAugment stays on: rotations, zooms, flips and noise drawn in the main process
+    cfg = tiny_topomortar_cfg(CFG, demo_root, work_dir, 6, checkpoint_interval=3)
     cfg.train_cfg.update(max_iters=6, val_interval=3)   # validation right after the checkpoint at 3
-    cfg.param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=6, by_epoch=False)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=3)
-    cfg.default_hooks.visualization = dict(type='SegVisualizationHook', draw=False)
     for key in ('test_cfg', 'test_dataloader', 'test_evaluator'):
         cfg[key] = None
-    cfg.work_dir = str(work_dir)
     return cfg
 
 

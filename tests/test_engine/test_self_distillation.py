@@ -18,11 +18,11 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 
 from tests.conftest import REPO_ROOT
+from tests.test_engine.tiny_topomortar import tiny_topomortar_cfg
 from visionx.engine import VisionXRunner
 from visionx.models.losses.topology import CEDiceLoss
 from visionx.registry import MODELS
@@ -74,25 +74,13 @@ def _weights(model) -> dict:
 
 
 def _cfg(demo_root, work_dir, rounds=2, official=False, prob_scale=1.0):
-    cfg = Config.fromfile(str(SD_CFG))
-    root = str(demo_root / 'topomortar')
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[key].dataset.data_root = root
-    cfg.train_dataloader.update(num_workers=0, persistent_workers=False, batch_size=2)
+    cfg = tiny_topomortar_cfg(SD_CFG, demo_root, work_dir, IPR, checkpoint_interval=2)
     for t in cfg.train_dataloader.dataset.pipeline:
-        if t['type'] == 'RandomCrop':
-            t['crop_size'] = (64, 64)
         if t['type'] == 'TopoMortarAugment':
             # on (TopoMortar's probabilities): resume must reproduce the augmentations too
             t['prob_scale'] = prob_scale
-    cfg.model.network.update(num_levels=4, filters=[4, 8, 16, 16], deep_supr_num=2)
     cfg.model.loss = dict(type='_TargetRecordingLoss')
     cfg.train_cfg.update(rounds=rounds, iters_per_round=IPR, val_interval=IPR, official_scheduler=official)
-    cfg.param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=IPR, by_epoch=False)]
-    cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=2)
-    cfg.default_hooks.visualization = dict(type='SegVisualizationHook', draw=False)
-    cfg.work_dir = str(work_dir)
     return cfg
 
 

@@ -2,34 +2,19 @@
 from __future__ import annotations
 
 import numpy as np
-from mmengine.config import Config
 from mmengine.runner import Runner
 
 from tests.conftest import REPO_ROOT
+from tests.test_engine.tiny_topomortar import tiny_topomortar_cfg
 
 DEMO = REPO_ROOT / 'configs/topomortar/cedice_dynunet-tiny_1xb4-300it_topomortar-demo-128x128.py'
 
 
 def _cfg(demo_root, tmp_path, iters, loss=None, val=True):
-    cfg = Config.fromfile(str(DEMO))
-    root = str(demo_root / 'topomortar')
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[key].dataset.data_root = root
-    cfg.train_dataloader.num_workers = 0
-    cfg.train_dataloader.batch_size = 2
-    for t in cfg.train_dataloader.dataset.pipeline:
-        if t['type'] == 'RandomCrop':
-            t['crop_size'] = (64, 64)
-    cfg.train_dataloader.persistent_workers = False
-    cfg.model.network.update(num_levels=4, filters=[4, 8, 16, 16], deep_supr_num=2)
+    cfg = tiny_topomortar_cfg(DEMO, demo_root, tmp_path, iters)
     if loss:
         cfg.model.loss = loss
     cfg.train_cfg.update(max_iters=iters, val_interval=iters if val else 10 * iters)
-    cfg.param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=iters, by_epoch=False)]
-    cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=10_000)
-    cfg.default_hooks.visualization = dict(type='SegVisualizationHook', draw=False)
-    cfg.work_dir = str(tmp_path)
     return cfg
 
 

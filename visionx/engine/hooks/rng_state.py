@@ -93,3 +93,13 @@ def _to_python_state(state):
     """``random.setstate`` needs tuples; a round trip through some serialisers yields lists."""
     version, internal, gauss = state
     return version, tuple(internal), gauss
+
+
+def apply_pending_rng_states(runner) -> None:
+    """Make every hook with checkpointed RNG states pending (:class:`RNGStateHook`) apply them now.
+
+    Loops call this after fast-forwarding the dataloader on resume, before drawing the first new batch.
+    """
+    for hook in runner.hooks:
+        if callable(getattr(hook, 'apply_pending', None)):
+            hook.apply_pending()

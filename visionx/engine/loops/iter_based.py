@@ -4,6 +4,7 @@ from __future__ import annotations
 from mmengine.runner import IterBasedTrainLoop
 
 from visionx.registry import LOOPS
+from ..hooks.rng_state import apply_pending_rng_states
 
 
 class _RestoreBeforeNext:
@@ -44,10 +45,5 @@ class ResumableIterBasedTrainLoop(IterBasedTrainLoop):
     def run(self):
         if self._iter > 0:
             self.dataloader_iterator = _RestoreBeforeNext(self.dataloader_iterator, self._iter,
-                                                          self._apply_pending_rng_states)
+                                                          lambda: apply_pending_rng_states(self.runner))
         return super().run()
-
-    def _apply_pending_rng_states(self) -> None:
-        for hook in self.runner.hooks:
-            if callable(getattr(hook, 'apply_pending', None)):
-                hook.apply_pending()

@@ -32,6 +32,7 @@ from mmengine.runner.loops import _InfiniteDataloaderIterator
 
 from visionx.registry import LOOPS
 from visionx.utils import atomic_write_json
+from ..hooks.rng_state import apply_pending_rng_states
 
 ROUND_KEY = 'self_distillation/round'
 ROUND_BEGIN_KEY = 'self_distillation/round_begin'
@@ -245,9 +246,7 @@ class SelfDistillationLoop(IterBasedTrainLoop):
                       f'in round {self.round}', logger='current', level=logging.WARNING)
             for _ in range(done_in_round):
                 next(self.dataloader_iterator)
-        for hook in self.runner.hooks:  # RNGStateHook: restore the generators before the first batch is drawn
-            if callable(getattr(hook, 'apply_pending', None)):
-                hook.apply_pending()
+        apply_pending_rng_states(self.runner)  # restore the generators before the first batch is drawn
         while self._iter < self._max_iters and not self.stop_training:
             if self._iter >= self.round_begin + self.iters_per_round:
                 self._next_round()

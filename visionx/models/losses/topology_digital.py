@@ -66,16 +66,6 @@ def simple_point_lut() -> np.ndarray:
     return lut
 
 
-def neighbour_code(mask: np.ndarray) -> np.ndarray:
-    """8-bit neighbourhood code (H, W) uint8 of every pixel of a 2-D bool mask (outside counts as 0)."""
-    padded = np.pad(mask.astype(np.uint8), 1)
-    h, w = mask.shape
-    code = np.zeros((h, w), np.uint8)
-    for bit, (dy, dx) in enumerate(_NEIGHBOUR_OFFSETS):
-        code |= padded[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] << np.uint8(bit)
-    return code
-
-
 def neighbourhood_codes(padded: np.ndarray, coords: tuple[np.ndarray, ...]) -> np.ndarray:
     """Neighbourhood bit codes (N,) int64 of the points ``coords`` of a mask padded by one 0 on every side.
 
