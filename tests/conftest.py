@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+import visionx  # noqa: F401  (registers the safe globals that VisionX checkpoints need under torch.load)
+
 # Keep the suite deterministic and polite on 2-core CI machines.
 torch.set_num_threads(int(os.environ.get('VISIONX_TEST_THREADS', '2')))
 

@@ -13,7 +13,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from visionx.utils.cli import add_common_args, build_runner, prepare_config, run_tool  # noqa: E402
+from visionx.utils.cli import (add_common_args, build_runner, finish_distributed, prepare_config,  # noqa: E402
+                               run_tool)
 
 
 def parse_args(argv=None):
@@ -78,6 +79,7 @@ def main(argv=None) -> int:
         atomic_write_json(args.out, dict(config=args.config, checkpoint=args.checkpoint,
                                          metrics=metrics))
         print(f'metrics written to {args.out}')
+    finish_distributed()
     return 0
 
 

@@ -12,7 +12,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from visionx.utils.cli import add_common_args, build_runner, prepare_config, run_tool  # noqa: E402
+from visionx.utils.cli import (add_common_args, build_runner, finish_distributed, prepare_config,  # noqa: E402
+                               run_tool)
 
 
 def parse_args(argv=None):
@@ -65,6 +66,7 @@ def main(argv=None) -> int:
     check_data_roots(cfg, splits=('train', 'val'))
     runner = build_runner(cfg)
     runner.train()
+    finish_distributed()
     return 0
 
 

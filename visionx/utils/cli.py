@@ -62,6 +62,18 @@ def prepare_config(cfg: Config, args, config_path: str) -> Config:
     return cfg
 
 
+def finish_distributed() -> None:
+    """End a distributed run cleanly: wait for every rank, then destroy the process group.
+
+    Without it a rank can reach interpreter shutdown while another is still inside a collective (e.g.
+    the last self-distillation barrier), and gloo's background threads then abort the process.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def build_runner(cfg: Config):
     """Build the runner named by ``cfg.runner_type`` (default :class:`VisionXRunner`)."""
     from visionx.engine import VisionXRunner
