@@ -2,7 +2,10 @@
 """Evaluate a checkpoint on a config's test set (MMEngine runner).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.json] [--show-dir DIR]
-                                           [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+                                           [--data-root DIR] [--cfg-options k=v ...]
+                                           [--launcher none|pytorch|slurm|mpi]
+
+``--data-root DIR`` points every dataset of the config at DIR.
 
 ``--out`` writes the metrics as JSON.  ``--show-dir`` saves visualisations of the predictions (for
 configs with a visualisation hook).  The checkpoint must match the config's model exactly.
@@ -13,8 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from visionx.utils.cli import (add_common_args, build_runner, finish_distributed, prepare_config,  # noqa: E402
-                               run_tool)
+from visionx.utils.cli import add_common_args, finish_distributed, prepare_config, run_tool  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -73,6 +75,7 @@ def main(argv=None) -> int:
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
 
+    from visionx.engine import build_runner
     runner = build_runner(cfg)
     metrics = runner.test()
     if args.out and get_rank() == 0:

@@ -2,7 +2,10 @@
 """Train a model from a VisionX config (MMEngine runner).
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--auto-scale-lr]
-                                 [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+                                 [--data-root DIR] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+
+``--data-root DIR`` points every dataset of the config at DIR.  ``--cfg-options`` accepts what MMEngine
+accepts; a near-miss of an existing key (``train_cfg.max_iter``) is an error, a new key a warning.
 
 Multi-process: ``tools/dist_train.sh CONFIG NPROC`` (torchrun) or ``tools/slurm_train.sh``.
 """
@@ -12,8 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from visionx.utils.cli import (add_common_args, build_runner, finish_distributed, prepare_config,  # noqa: E402
-                               run_tool)
+from visionx.utils.cli import add_common_args, finish_distributed, prepare_config, run_tool  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -34,7 +36,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
-    from visionx.utils import ConfigError, check_data_roots, load_config
+    from visionx.utils import ConfigError, UserFileNotFoundError, check_data_roots, load_config
 
     cfg = prepare_config(load_config(args.config, args.cfg_options), args, args.config)
 
@@ -60,10 +62,11 @@ def main(argv=None) -> int:
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         if not os.path.isfile(args.resume):
-            raise FileNotFoundError(f'--resume: checkpoint not found: {args.resume}')
+            raise UserFileNotFoundError(f'--resume: checkpoint not found: {args.resume}')
         cfg.resume, cfg.load_from = True, args.resume
 
     check_data_roots(cfg, splits=('train', 'val'))
+    from visionx.engine import build_runner
     runner = build_runner(cfg)
     runner.train()
     finish_distributed()

@@ -1,5 +1,8 @@
 # Runtime shared by every VisionX config.
 default_scope = 'visionx'
+# Built through the RUNNERS registry (tools, mmseg-style `RUNNERS.build(cfg)`): RNG-state checkpoints for
+# exact resume and distributed training on CPU (gloo).
+runner_type = 'VisionXRunner'
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -18,6 +18,7 @@ import os
 
 import torch
 import torch.distributed as torch_dist
+from mmengine.config import Config
 from mmengine.dist import is_distributed
 from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.runner import Runner
@@ -49,6 +50,42 @@ def init_cpu_dist(launcher: str, backend: str = 'gloo', **kwargs) -> None:
         rank=int(os.environ['RANK']), world_size=int(os.environ['WORLD_SIZE']), **kwargs)
 
 
+def resumable_train_loop_cfg(loop_cfg: dict) -> dict:
+    """Return ``loop_cfg`` with a plain iteration-based loop replaced by ``ResumableIterBasedTrainLoop``.
+
+    ``type='IterBasedTrainLoop'`` (any name that resolves to MMEngine's class) and the type-less form
+    ``by_epoch=False`` are rewritten; every other config is returned unchanged (not copied).
+    """
+    from mmengine.registry import LOOPS
+    from mmengine.runner import IterBasedTrainLoop
+
+    from .loops import ResumableIterBasedTrainLoop
+    loop_type = loop_cfg.get('type')
+    if loop_type is None:
+        if 'by_epoch' not in loop_cfg or loop_cfg['by_epoch']:
+            return loop_cfg
+        new = {k: v for k, v in loop_cfg.items() if k != 'by_epoch'}
+    else:
+        cls = LOOPS.get(loop_type) if isinstance(loop_type, str) else loop_type
+        if cls is not IterBasedTrainLoop:
+            return loop_cfg
+        new = dict(loop_cfg)
+    new['type'] = ResumableIterBasedTrainLoop
+    return new
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Build the runner of ``cfg`` as MMSegmentation's tools do.
+
+    ``RUNNERS.build(cfg)`` when the config names a ``runner_type`` (``configs/_base_/default_runtime.py``
+    sets ``VisionXRunner``), otherwise :class:`VisionXRunner`, so RNG-state checkpointing and CPU DDP are
+    always on.
+    """
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return VisionXRunner.from_cfg(cfg)
+
+
 @RUNNERS.register_module()
 class VisionXRunner(Runner):
     """MMEngine ``Runner`` that also trains distributed on CPU (gloo).  See the module docstring."""
@@ -70,15 +107,15 @@ class VisionXRunner(Runner):
             self.register_hook(RNGStateHook())
 
     def build_train_loop(self, loop):
-        """As MMEngine, but a plain ``IterBasedTrainLoop`` becomes
-        :class:`~visionx.engine.loops.ResumableIterBasedTrainLoop` (same behaviour, exact resume)."""
-        from mmengine.runner import IterBasedTrainLoop
+        """As MMEngine, but a plain ``IterBasedTrainLoop`` is built as
+        :class:`~visionx.engine.loops.ResumableIterBasedTrainLoop` (same behaviour, exact resume).
 
-        from .loops import ResumableIterBasedTrainLoop
-        built = super().build_train_loop(loop)
-        if type(built) is IterBasedTrainLoop:
-            built.__class__ = ResumableIterBasedTrainLoop  # a subclass that adds no state
-        return built
+        The loop *config* is rewritten (see :func:`resumable_train_loop_cfg`), so the right class is built
+        directly; loops of any other type are built unchanged.
+        """
+        if isinstance(loop, dict):
+            loop = resumable_train_loop_cfg(loop)
+        return super().build_train_loop(loop)
 
     def wrap_model(self, model_wrapper_cfg: dict | None, model: torch.nn.Module) -> torch.nn.Module:
         on_cpu = all(p.device.type == 'cpu' for p in model.parameters())
