@@ -22,6 +22,7 @@ import os.path as osp
 from mmengine.dataset import BaseDataset
 
 from visionx.registry import DATASETS
+from visionx.utils.errors import ConfigError, DataFormatError, UserFileNotFoundError
 
 
 @DATASETS.register_module()
@@ -43,7 +44,7 @@ class MedicalH5Dataset(BaseDataset):
                  labeled_num: int | None = None, spacing: tuple[float, float, float] | None = None,
                  **kwargs) -> None:
         if '{case}' not in file_template:
-            raise ValueError(f"file_template must contain '{{case}}', got {file_template!r}")
+            raise ConfigError(f"file_template must contain '{{case}}', got {file_template!r}")
         self.split_file, self.file_template = split_file, file_template
         self.labeled_num, self.spacing = labeled_num, spacing
         kwargs.setdefault('data_prefix', dict(img_path='data'))
@@ -52,22 +53,22 @@ class MedicalH5Dataset(BaseDataset):
     def load_data_list(self) -> list[dict]:
         list_path = osp.join(self.data_root or '', self.split_file)
         if not osp.isfile(list_path):
-            raise FileNotFoundError(f'case list {list_path} not found; expected a text file with one case id '
-                                    'per line (e.g. train.list / eval.list)')
+            raise UserFileNotFoundError(f'case list {list_path} not found; expected a text file with one case id '
+                                        'per line (e.g. train.list / eval.list)')
         with open(list_path) as f:
             cases = [line.strip() for line in f if line.strip()]
         if not cases:
-            raise ValueError(f'case list {list_path} is empty')
+            raise DataFormatError(f'case list {list_path} is empty')
         n_lab = len(cases) if self.labeled_num is None else int(self.labeled_num)
         if not 0 < n_lab <= len(cases):
-            raise ValueError(f'labeled_num={self.labeled_num} must be in [1, {len(cases)}] for {list_path}')
+            raise ConfigError(f'labeled_num={self.labeled_num} must be in [1, {len(cases)}] for {list_path}')
         prefix = self.data_prefix.get('img_path', '')
         data_list = []
         for i, case in enumerate(cases):
             path = osp.join(prefix, self.file_template.format(case=case))
             if not osp.isfile(path):
-                raise FileNotFoundError(f'volume of case {case!r} not found at {path} (listed in {list_path}); '
-                                        f'expected an HDF5 file with datasets "image" and "label"')
+                raise UserFileNotFoundError(f'volume of case {case!r} not found at {path} (listed in {list_path}); '
+                                            f'expected an HDF5 file with datasets "image" and "label"')
             data_list.append(dict(case=case, h5_path=path, is_labeled=i < n_lab, sample_idx=i,
                                   spacing=self.spacing))
         return data_list

@@ -17,6 +17,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.structures import BaseDataElement
 
 from visionx.registry import TRANSFORMS
+from visionx.utils.errors import DataFormatError, UserFileNotFoundError
 
 
 def check_volume(image: np.ndarray, source: str, nan_policy: str = 'raise') -> np.ndarray:
@@ -31,17 +32,17 @@ def check_volume(image: np.ndarray, source: str, nan_policy: str = 'raise') -> n
     if image.ndim == 4 and 1 in (image.shape[0], image.shape[-1]):
         image = image.squeeze(0) if image.shape[0] == 1 else image.squeeze(-1)
     if image.ndim != 3:
-        raise ValueError(f'{source}: expected a 3D volume (X, Y, Z), got an array of shape {image.shape}'
-                         + (' (a 2D image?)' if image.ndim == 2 else ''))
+        raise DataFormatError(f'{source}: expected a 3D volume (X, Y, Z), got an array of shape {image.shape}'
+                              + (' (a 2D image?)' if image.ndim == 2 else ''))
     if not np.issubdtype(image.dtype, np.number):
-        raise ValueError(f'{source}: expected a numeric volume, got dtype {image.dtype}')
+        raise DataFormatError(f'{source}: expected a numeric volume, got dtype {image.dtype}')
     bad = ~np.isfinite(image)
     if bad.any():
         if nan_policy == 'zero':
             image = np.where(bad, 0, image)
         else:
-            raise ValueError(f'{source}: the volume has {int(bad.sum())} NaN/Inf voxels; clean it or use '
-                             "nan_policy='zero'")
+            raise DataFormatError(f'{source}: the volume has {int(bad.sum())} NaN/Inf voxels; clean it or use '
+                                  "nan_policy='zero'")
     return image
 
 
@@ -69,14 +70,14 @@ class LoadH5Volume(BaseTransform):
         import h5py
         path = results['h5_path']
         if not osp.isfile(path):
-            raise FileNotFoundError(f'{path} not found; expected an HDF5 file with datasets '
-                                    f'"{self.image_key}" and "{self.label_key}"')
+            raise UserFileNotFoundError(f'{path} not found; expected an HDF5 file with datasets '
+                                        f'"{self.image_key}" and "{self.label_key}"')
         with h5py.File(path, 'r') as f:
             keys = [self.image_key] + ([self.label_key] if self.with_label else [])
             missing = [k for k in keys if k not in f]
             if missing:
-                raise ValueError(f'{path}: missing HDF5 dataset(s) {missing}; found {sorted(f.keys())}, expected '
-                                 f'"{self.image_key}" (X, Y, Z float) and "{self.label_key}" (X, Y, Z binary)')
+                raise DataFormatError(f'{path}: missing HDF5 dataset(s) {missing}; found {sorted(f.keys())}, expected '
+                                      f'"{self.image_key}" (X, Y, Z float) and "{self.label_key}" (X, Y, Z binary)')
             image = check_volume(f[self.image_key][()], path, self.nan_policy).astype(np.float32)
             results['img'] = image
             results['ori_shape'] = image.shape
@@ -85,7 +86,7 @@ class LoadH5Volume(BaseTransform):
                 if label.shape != image.shape:
                     label = check_volume(label, path)
                 if label.shape != image.shape:
-                    raise ValueError(f'{path}: label shape {label.shape} differs from image shape {image.shape}')
+                    raise DataFormatError(f'{path}: label shape {label.shape} differs from image shape {image.shape}')
                 results['gt_seg'] = label.astype(np.uint8)
         return results
 

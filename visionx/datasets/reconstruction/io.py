@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from visionx.utils.errors import DataFormatError, UserFileNotFoundError
+
 
 def load_npz(path: str | Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Load ``keys`` from an ``.npz`` file.
@@ -15,15 +17,15 @@ def load_npz(path: str | Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f'{path} not found (expected an Occupancy-Networks .npz with keys {keys})')
+        raise UserFileNotFoundError(f'{path} not found (expected an Occupancy-Networks .npz with keys {keys})')
     try:
         with np.load(path) as data:
             arrays = {k: data[k] for k in data.files}
     except Exception as err:  # zipfile.BadZipFile, OSError, EOFError, refused pickles...
-        raise ValueError(f'{path} is not a readable .npz file ({err}); expected keys {keys}') from err
+        raise DataFormatError(f'{path} is not a readable .npz file ({err}); expected keys {keys}') from err
     missing = [k for k in keys if k not in arrays]
     if missing:
-        raise ValueError(f'{path} lacks keys {missing}; it has {sorted(arrays)}, expected {keys}')
+        raise DataFormatError(f'{path} lacks keys {missing}; it has {sorted(arrays)}, expected {keys}')
     return arrays
 
 
@@ -31,7 +33,7 @@ def unpack_occupancies(packed: np.ndarray, n: int) -> np.ndarray:
     """``np.unpackbits(packed)[:n]`` as float32 (the ONet storage of occupancies)."""
     occ = np.unpackbits(np.asarray(packed, np.uint8))
     if occ.size < n:
-        raise ValueError(f'packed occupancies hold {occ.size} bits, fewer than the {n} points')
+        raise DataFormatError(f'packed occupancies hold {occ.size} bits, fewer than the {n} points')
     return occ[:n].astype(np.float32)
 
 
@@ -45,7 +47,7 @@ def load_query_points(path: str | Path, rng: np.random.Generator | None = None,
     data = load_npz(path, ('points', 'occupancies'))
     points = data['points']
     if points.ndim != 2 or points.shape[1] != 3:
-        raise ValueError(f'{path}: "points" must be (N, 3), got {points.shape}')
+        raise DataFormatError(f'{path}: "points" must be (N, 3), got {points.shape}')
     was_half = points.dtype == np.float16
     points = points.astype(np.float32)
     if was_half and jitter:
@@ -63,7 +65,7 @@ def load_surface(path: str | Path, with_normals: bool = True) -> dict[str, np.nd
     data = load_npz(path, keys)
     points = data['points'].astype(np.float32)
     if points.ndim != 2 or points.shape[1] != 3 or len(points) == 0:
-        raise ValueError(f'{path}: "points" must be a non-empty (N, 3) array, got {points.shape}')
+        raise DataFormatError(f'{path}: "points" must be a non-empty (N, 3) array, got {points.shape}')
     out = dict(points=points)
     if with_normals:
         out['normals'] = data['normals'].astype(np.float32)

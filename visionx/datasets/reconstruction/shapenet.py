@@ -10,6 +10,8 @@ import yaml
 from mmengine.dataset import BaseDataset
 
 from visionx.registry import DATASETS
+from visionx.utils.errors import ConfigError, DataFormatError, UserFileNotFoundError
+
 from .io import load_query_points, load_surface
 
 
@@ -52,7 +54,7 @@ class ShapeNetOccupancyDataset(BaseDataset):
                  boundary_dir: str | None = None, with_iou: bool = False, with_surface: bool = False,
                  seed: int = 0, max_samples: int | None = None, **kwargs) -> None:
         if split not in ('train', 'val', 'test'):
-            raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+            raise ConfigError(f"split must be 'train', 'val' or 'test', got {split!r}")
         self.split = split
         self.class_ids = list(classes) if classes is not None else None
         self.boundary_dir = boundary_dir
@@ -70,27 +72,27 @@ class ShapeNetOccupancyDataset(BaseDataset):
         try:
             data = yaml.safe_load(meta.read_text()) or {}
         except yaml.YAMLError as err:
-            raise ValueError(f'{meta} is not valid YAML ({err}); expected {{synset: {{id, name}}}}') from err
+            raise DataFormatError(f'{meta} is not valid YAML ({err}); expected {{synset: {{id, name}}}}') from err
         return {k: str(v.get('name', k)) if isinstance(v, dict) else str(k) for k, v in data.items()}
 
     def load_data_list(self) -> list[dict]:
         root = Path(self.data_root)
         if not root.is_dir():
-            raise FileNotFoundError(f'{root} not found (expected an Occupancy-Networks dataset folder with '
-                                    '<synset>/<split>.lst and <synset>/<model>/points.npz)')
+            raise UserFileNotFoundError(f'{root} not found (expected an Occupancy-Networks dataset folder with '
+                                        '<synset>/<split>.lst and <synset>/<model>/points.npz)')
         names = self._category_names(root)
         classes = self.class_ids
         if classes is None:
             classes = sorted(p.name for p in root.iterdir() if (p / f'{self.split}.lst').is_file())
         if not classes:
-            raise FileNotFoundError(f'no <synset>/{self.split}.lst under {root}')
+            raise UserFileNotFoundError(f'no <synset>/{self.split}.lst under {root}')
         self._metainfo['classes'] = tuple(classes)
         self._metainfo['class_names'] = tuple(names.get(c, c) for c in classes)
         data_list = []
         for cat in classes:
             lst = root / cat / f'{self.split}.lst'
             if not lst.is_file():
-                raise FileNotFoundError(f'{lst} not found (one model id per line)')
+                raise UserFileNotFoundError(f'{lst} not found (one model id per line)')
             for model in (m.strip() for m in lst.read_text().splitlines()):
                 if model:
                     data_list.append(dict(category=cat, category_name=names.get(cat, cat), model_id=model,
@@ -150,7 +152,7 @@ class SyntheticRoomsDataset(ShapeNetOccupancyDataset):
 
     def __init__(self, data_root: str, multi_files: int = 10, **kwargs) -> None:
         if multi_files < 1:
-            raise ValueError(f'multi_files must be >= 1, got {multi_files}')
+            raise ConfigError(f'multi_files must be >= 1, got {multi_files}')
         self.multi_files = multi_files
         super().__init__(data_root=data_root, **kwargs)
 

@@ -13,6 +13,8 @@ import torch
 from mmcv.transforms import BaseTransform
 
 from visionx.registry import TRANSFORMS
+from visionx.utils.errors import DataFormatError
+
 from .boundary import boundary_mask
 
 
@@ -39,7 +41,7 @@ class SubsamplePointcloud(BaseTransform):
     def transform(self, results: dict) -> dict:
         pts = results['inputs']
         if len(pts) == 0:
-            raise ValueError(f'empty input point cloud in {results.get("model_id", "sample")}')
+            raise DataFormatError(f'empty input point cloud in {results.get("model_id", "sample")}')
         results['inputs'] = pts[_rng(results).integers(0, len(pts), self.num_points)]
         return results
 
@@ -80,8 +82,8 @@ class BoundaryPointsFilter(BaseTransform):
         mask = results.pop('points_contrastive', None)
         if mask is None:
             if not self.online:
-                raise ValueError(f'no boundary flags for {results.get("model_id", "sample")}; run '
-                                 'tools/data/gridformer_boundary_sampling.py or set online=True')
+                raise DataFormatError(f'no boundary flags for {results.get("model_id", "sample")}; run '
+                                      'tools/data/gridformer_boundary_sampling.py or set online=True')
             mask = boundary_mask(results['points'], results['points_occ'], self.radius, self.k)
         mask = np.asarray(mask).astype(bool)
         if not mask.any():

@@ -25,6 +25,7 @@ import os.path as osp
 from mmseg.datasets import BaseSegDataset
 
 from visionx.registry import DATASETS
+from visionx.utils.errors import DataFormatError, UserFileNotFoundError
 
 
 @DATASETS.register_module()
@@ -55,16 +56,16 @@ class SalientDataset(BaseSegDataset):
         img_dir = self.data_prefix.get('img_path', '')
         ann_dir = self.data_prefix.get('seg_map_path', None)
         if not osp.isdir(img_dir):
-            raise FileNotFoundError(f'SalientDataset: image folder {img_dir!r} does not exist (expected a '
-                                    f'folder of *{self.img_suffix} images)')
+            raise UserFileNotFoundError(f'SalientDataset: image folder {img_dir!r} does not exist (expected a '
+                                        f'folder of *{self.img_suffix} images)')
         data_list = super().load_data_list()
         if not data_list:
-            raise ValueError(f'SalientDataset: no *{self.img_suffix} image found in {img_dir!r}')
+            raise DataFormatError(f'SalientDataset: no *{self.img_suffix} image found in {img_dir!r}')
         name = self.dataset_name or osp.basename(osp.normpath(self.data_root or img_dir))
         for info in data_list:
             info['dataset_name'] = name
             if ann_dir is not None and not osp.isfile(info['seg_map_path']):
-                raise FileNotFoundError(
+                raise UserFileNotFoundError(
                     f'SalientDataset: mask {info["seg_map_path"]!r} for image {info["img_path"]!r} is missing '
                     f'(expected a *{self.seg_map_suffix} mask with the same basename in {ann_dir!r})')
         return data_list

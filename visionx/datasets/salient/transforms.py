@@ -20,6 +20,7 @@ from mmengine.structures import PixelData
 from mmseg.datasets.transforms import PackSegInputs
 
 from visionx.registry import TRANSFORMS
+from visionx.utils.errors import DataFormatError, UserFileNotFoundError
 
 
 def read_mask(path: str, scale: str = 'max') -> np.ndarray:
@@ -36,11 +37,11 @@ def read_mask(path: str, scale: str = 'max') -> np.ndarray:
         ValueError: the file is not a readable image, or ``scale`` is unknown.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'mask {path!r} not found (expected a grey PNG, 0 = background, '
-                                '255 = salient, soft values allowed)')
+        raise UserFileNotFoundError(f'mask {path!r} not found (expected a grey PNG, 0 = background, '
+                                    '255 = salient, soft values allowed)')
     mask = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if mask is None:
-        raise ValueError(f'mask {path!r} is not a readable image (expected a grey PNG, 0/255)')
+        raise DataFormatError(f'mask {path!r} is not a readable image (expected a grey PNG, 0/255)')
     if mask.ndim == 3:
         mask = mask[..., 2] if mask.shape[2] >= 3 else mask[..., 0]
     if scale == 'max':

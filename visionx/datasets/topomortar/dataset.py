@@ -23,6 +23,7 @@ import yaml
 from mmseg.datasets import BaseSegDataset
 
 from visionx.registry import DATASETS
+from visionx.utils.errors import ConfigError, DataFormatError, UserFileNotFoundError
 
 LABEL_TYPES = ('accurate', 'noisy', 'pseudo')
 SIZES = {'large': 'splits.yaml', 'small': 'splits_small.yaml'}
@@ -33,14 +34,14 @@ def read_groups(path: str | Path) -> dict[int, str]:
     """Read ``dataset_types.txt`` ("ID,group" rows, optional header) into ``{image id: group}``."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f'{path} not found: expected the CSV "ID,group" of TopoMortar test images')
+        raise UserFileNotFoundError(f'{path} not found: expected the CSV "ID,group" of TopoMortar test images')
     groups = {}
     with path.open() as f:
         for row in csv.reader(f):
             if not row or not row[0].strip() or not row[0].strip().isdigit():
                 continue  # header or blank line
             if len(row) < 2:
-                raise ValueError(f'{path}: bad row {row!r}, expected "ID,group"')
+                raise DataFormatError(f'{path}: bad row {row!r}, expected "ID,group"')
             groups[int(row[0])] = row[1].strip()
     return groups
 
@@ -67,11 +68,11 @@ class TopoMortarDataset(BaseSegDataset):
     def __init__(self, data_root: str, split: str = 'train', label_type: str = 'accurate',
                  size: str = 'large', fold: int = 1, **kwargs) -> None:
         if split not in SPLITS:
-            raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+            raise ConfigError(f'split must be one of {SPLITS}, got {split!r}')
         if label_type not in LABEL_TYPES:
-            raise ValueError(f'label_type must be one of {LABEL_TYPES}, got {label_type!r}')
+            raise ConfigError(f'label_type must be one of {LABEL_TYPES}, got {label_type!r}')
         if size not in SIZES:
-            raise ValueError(f'size must be one of {tuple(SIZES)}, got {size!r}')
+            raise ConfigError(f'size must be one of {tuple(SIZES)}, got {size!r}')
         self.split, self.label_type, self.size, self.fold = split, label_type, size, fold
         kwargs.setdefault('img_suffix', '.png')
         kwargs.setdefault('seg_map_suffix', '.png')
@@ -81,24 +82,24 @@ class TopoMortarDataset(BaseSegDataset):
         root = Path(self.data_root)
         split_file = root / SIZES[self.size]
         if not split_file.is_file():
-            raise FileNotFoundError(f'{split_file} not found: expected the TopoMortar split file '
-                                    f'({{{self.fold}: {{train: [...], val: [...], test: [...]}}}})')
+            raise UserFileNotFoundError(f'{split_file} not found: expected the TopoMortar split file '
+                                        f'({{{self.fold}: {{train: [...], val: [...], test: [...]}}}})')
         splits = yaml.safe_load(split_file.read_text())
         fold = splits.get(self.fold, splits.get(str(self.fold))) if isinstance(splits, dict) else None
         if not isinstance(fold, dict) or self.split not in fold:
-            raise ValueError(f'{split_file}: no fold {self.fold!r} with a {self.split!r} list')
+            raise DataFormatError(f'{split_file}: no fold {self.fold!r} with a {self.split!r} list')
         groups = read_groups(root / 'dataset_types.txt') if self.split == 'test' else {}
         label_type = 'accurate' if self.split == 'test' else self.label_type
         data_list = []
         for entry in fold[self.split]:
             parts = Path(entry).parts
             if len(parts) < 3 or parts[-2] != 'images':
-                raise ValueError(f'{split_file}: bad entry {entry!r}, expected ".../<split>/images/<ID>.png"')
+                raise DataFormatError(f'{split_file}: bad entry {entry!r}, expected ".../<split>/images/<ID>.png"')
             img = root / parts[-3] / 'images' / parts[-1]
             seg = root / parts[-3] / label_type / parts[-1]
             for p in (img, seg):
                 if not p.is_file():
-                    raise FileNotFoundError(f'{p} listed in {split_file} does not exist')
+                    raise UserFileNotFoundError(f'{p} listed in {split_file} does not exist')
             image_id = int(Path(parts[-1]).stem)
             group = groups.get(image_id, self.split) if self.split == 'test' else self.split
             data_list.append(dict(img_path=str(img), seg_map_path=str(seg), label_map={255: 1},
