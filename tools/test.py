@@ -1,14 +1,20 @@
 #!/usr/bin/env python
 """Evaluate a checkpoint on a config's test set (MMEngine runner).
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.json] [--show-dir DIR]
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--out-metrics FILE.json]
+                                           [--show-dir DIR]
                                            [--data-root DIR] [--cfg-options k=v ...]
                                            [--launcher none|pytorch|slurm|mpi]
 
 ``--data-root DIR`` points every dataset of the config at DIR.
 
-``--out`` writes the metrics as JSON.  ``--show-dir`` saves visualisations of the predictions (for
-configs with a visualisation hook).  The checkpoint must match the config's model exactly.
+``--out DIR`` saves the predictions for offline evaluation, as mmseg 1.x does, one file per test sample in
+each method's format: 8-bit PNG masks for 2-D segmentation (0/255 for two-class tasks, class indices
+otherwise; BASNet and other SOD models: the saliency map), ``<category>/<model_id>.ply`` meshes for
+GridFormer, ``<case>.nii.gz`` label volumes for 3-D segmentation.  The metrics go to the work dir as
+always; ``--out-metrics FILE.json`` also writes them to a chosen JSON file.  ``--show-dir DIR`` draws every
+prediction (meshes: rendering + mesh file; volumes: three mid-slice planes; TopoMortar: topological
+errors; other 2-D tasks: mmseg's overlay).  The checkpoint must match the config's model exactly.
 """
 import argparse
 import os
@@ -23,23 +29,48 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (evaluate) a VisionX model')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument('--out', metavar='DIR',
+                        help='save the predictions (PNG masks / meshes / NIfTI volumes) to this directory')
+    parser.add_argument('--out-metrics', metavar='FILE.json', help='also write the metrics to this JSON file')
     parser.add_argument('--show-dir', help='save visualised predictions to this directory')
     add_common_args(parser)
     return parser.parse_args(argv)
 
 
+def _evaluator_types(cfg) -> set[str]:
+    evaluators = cfg.get('test_evaluator') or []
+    return {ev.get('type') for ev in (evaluators if isinstance(evaluators, (list, tuple)) else [evaluators])
+            if isinstance(ev, dict)}
+
+
 def enable_visualization(cfg, show_dir: str) -> None:
-    hooks = cfg.get('default_hooks') or {}
-    vis = hooks.get('visualization')
-    if vis is None:
-        raise ValueError(f'--show-dir: config {cfg.filename} has no default_hooks.visualization hook')
-    vis['draw'] = True
-    vis['interval'] = 1
-    if 'show_dir' in vis:  # VisionX hooks that write their own files (meshes, cut-outs, ...)
-        vis['show_dir'] = show_dir
-    elif cfg.get('visualizer') is not None:  # mmseg's SegVisualizationHook draws through the visualizer
-        cfg.visualizer['save_dir'] = show_dir
+    """Draw every test prediction into ``show_dir`` with :class:`PredictionVisualizationHook`.
+
+    Works for every method family whether or not the config declares ``default_hooks.visualization``
+    (mmseg's ``SegVisualizationHook`` is switched off: it would draw a second time).  Configs evaluated
+    with ``TopologyMetric`` draw through :class:`~visionx.visualization.TopologyErrorVisualizer`.
+    """
+    vis_hook = (cfg.get('default_hooks') or {}).get('visualization')
+    if vis_hook is not None:
+        vis_hook['draw'] = False
+    if 'TopologyMetric' in _evaluator_types(cfg) and \
+            (cfg.get('visualizer') or {}).get('type') in (None, 'SegLocalVisualizer'):
+        cfg.visualizer = dict(cfg.get('visualizer') or {}, type='TopologyErrorVisualizer')
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+        dict(type='PredictionVisualizationHook', show_dir=show_dir)]
+
+
+def enable_prediction_output(cfg, out_dir: str) -> None:
+    """Save every test prediction into ``out_dir`` with :class:`PredictionWriterHook` (mmseg's ``--out``).
+
+    Configs evaluated with ``SODMetric`` save the saliency map it scores (8-bit) instead of a binary mask.
+    """
+    from visionx.utils import ConfigError
+    if out_dir.lower().endswith('.json') or os.path.isfile(out_dir):
+        raise ConfigError(f'--out {out_dir}: --out now takes a directory for the predictions (as in mmseg 1.x); '
+                          'use --out-metrics FILE.json for the metrics')
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+        dict(type='PredictionWriterHook', out_dir=out_dir, saliency='SODMetric' in _evaluator_types(cfg))]
 
 
 def default_metric_out_dirs(cfg) -> None:
@@ -74,14 +105,16 @@ def main(argv=None) -> int:
     cfg.resume = False
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
+    if args.out:
+        enable_prediction_output(cfg, args.out)
 
     from visionx.engine import build_runner
     runner = build_runner(cfg)
     metrics = runner.test()
-    if args.out and get_rank() == 0:
-        atomic_write_json(args.out, dict(config=args.config, checkpoint=args.checkpoint,
-                                         metrics=metrics))
-        print(f'metrics written to {args.out}')
+    if args.out_metrics and get_rank() == 0:
+        atomic_write_json(args.out_metrics, dict(config=args.config, checkpoint=args.checkpoint,
+                                                 metrics=metrics))
+        print(f'metrics written to {args.out_metrics}')
     finish_distributed()
     return 0
 

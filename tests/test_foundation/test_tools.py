@@ -52,7 +52,7 @@ def test_test_tool_writes_metrics_json(tmp_path, tiny_run, tiny_data):
     out = tmp_path / 'res' / 'metrics.json'
     show = tmp_path / 'show'
     proc = run_tool('tools/test.py', str(TINY_CFG), str(tiny_run / 'iter_8.pth'), '--work-dir',
-                    str(tmp_path / 'wd'), '--out', str(out), '--show-dir', str(show),
+                    str(tmp_path / 'wd'), '--out-metrics', str(out), '--show-dir', str(show),
                     '--cfg-options', f'test_dataloader.dataset.data_root={tiny_data}',
                     # mmseg's SegVisualizationHook reads runner.iter, which builds the train loop
                     f'train_dataloader.dataset.data_root={tiny_data}')
