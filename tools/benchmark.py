@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     import torch
 
     from visionx.benchmarks import format_table, load_cases, to_json
-    from visionx.utils import atomic_write_text
+    from visionx.utils import ConfigError, atomic_write_text
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
             print(f'{name:40s} {(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""}')
         return 0
     if not args.config and not args.case:
-        raise ValueError('give a CONFIG or at least one --case NAME (see --list-cases)')
+        raise ConfigError('give a CONFIG or at least one --case NAME (see --list-cases)')
 
     results = []
     if args.config:
@@ -112,7 +112,7 @@ def main(argv=None) -> int:
         cases = load_cases()
         for name in args.case:
             if name not in cases:
-                raise ValueError(f'unknown benchmark case {name!r}; known: {sorted(cases)}')
+                raise ConfigError(f'unknown benchmark case {name!r}; known: {sorted(cases)}')
             results += cases[name](args)
     rows = [r.summary() for r in results]
     print(format_table(rows))

@@ -1,8 +1,9 @@
 # Runtime shared by every VisionX config.
 default_scope = 'visionx'
-# Built through the RUNNERS registry (tools, mmseg-style `RUNNERS.build(cfg)`): RNG-state checkpoints for
-# exact resume and distributed training on CPU (gloo).
-runner_type = 'VisionXRunner'
+# Built through the RUNNERS registry (VisionX's and mmseg's tools: `RUNNERS.build(cfg)`): RNG-state checkpoints
+# for exact resume and distributed training on CPU (gloo).  Scoped, so mmseg's registry finds it before
+# the runner has set the default scope.
+runner_type = 'visionx.VisionXRunner'
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -41,8 +41,7 @@ def test_resume_reproduces_uninterrupted_run(tmp_path, tiny_run, tiny_data):
 
 def test_resume_from_explicit_checkpoint(tmp_path, tiny_run, tiny_data):
     proc = run_tool('tools/train.py', str(TINY_CFG), '--work-dir', str(tmp_path / 'explicit'),
-                    '--resume', str(tiny_run / 'iter_4.pth'),
-                    '--cfg-options', f'train_dataloader.dataset.data_root={tiny_data}')
+                    '--resume', str(tiny_run / 'iter_4.pth'), '--data-root', str(tiny_data))
     assert proc.returncode == 0, proc.stderr[-3000:]
     resumed, reference = _state(tmp_path / 'explicit' / 'iter_8.pth'), _state(tiny_run / 'iter_8.pth')
     assert all(torch.equal(resumed[k], reference[k]) for k in reference)

@@ -71,15 +71,15 @@ def check_checkpoint_matches(model: torch.nn.Module, filename: str) -> None:
     another model would silently report the scores of a randomly initialised network.
 
     Raises:
-        FileNotFoundError: the checkpoint does not exist.
+        UserFileNotFoundError: the checkpoint does not exist.
         CheckpointMismatchError: keys or shapes differ (the message summarises the difference).
     """
     import os
 
-    from .errors import CheckpointMismatchError
+    from .errors import CheckpointMismatchError, UserFileNotFoundError
 
     if not os.path.isfile(filename):
-        raise FileNotFoundError(f'checkpoint not found: {filename}')
+        raise UserFileNotFoundError(f'checkpoint not found: {filename}')
     try:
         ckpt = torch.load(filename, map_location='cpu')
     except Exception as exc:  # noqa: BLE001 - any unreadable/unsafe file is a user error here
