@@ -6,4 +6,4 @@ _base_ = ['./cedice_dynunet_1xb10-12k_topomortar-512x512.py']
 model = dict(
     binary_threshold=1e-5,
     network=dict(out_channels=1),
-    loss=dict(_delete_=True, type='TOPOLoss'))
+    loss=dict(_delete_=True, type='ConnectivityMALISLoss'))

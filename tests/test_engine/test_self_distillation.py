@@ -55,7 +55,7 @@ class _Probe(Hook):
         self.rows, self.snapshots = [], {}
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
-        from visionx.models.losses.topology_common import PROGRESS_KEY
+        from visionx.utils.progress import PROGRESS_KEY
         opt = runner.optim_wrapper.optimizer
         hub = runner.message_hub
         self.rows.append(dict(iter=runner.iter, lr=opt.param_groups[0]['lr'], opt_id=id(opt),

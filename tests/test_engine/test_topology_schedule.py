@@ -32,7 +32,7 @@ def test_demo_training_lowers_loss(demo_root, tmp_path):
 def test_schedule_hook_switches_warping_on(demo_root, tmp_path):
     from mmengine.hooks import Hook
 
-    from visionx.models.losses.topology_common import gate_open
+    from visionx.models.losses.topology.common import gate_open
     states = []
 
     class Probe(Hook):

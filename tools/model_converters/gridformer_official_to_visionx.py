@@ -1,91 +1,33 @@
 #!/usr/bin/env python
 """Convert an official GridFormer checkpoint (list17/GridFormer ``model.pt`` / ``model_best.pt``) to VisionX.
 
-The official checkpoints are ``{'model': state_dict, 'optimizer': ..., 'epoch_it': ..., ...}`` written by
-``CheckpointIO``; keys may carry the ``module.`` prefix of ``nn.DataParallel``.  Parameter names inside each
-layer are the same in VisionX; only the containers are renamed:
-
-=====================================  ==========================================
-official                               VisionX
-=====================================  ==========================================
-``encoder.unet.down_convs.<i>.``       ``encoder.unet.down_levels.<i>.``
-``encoder.unet.up_convs.<i>.``         ``encoder.unet.up_levels.<i>.``
-``<2D level>.conv_q.0.``               ``<2D level>.conv_q.``
-``encoder.unet3d.encoders.<i>.``       ``encoder.unet.encoders.<i>.``
-``encoder.unet3d.decoders.<i>.``       ``encoder.unet.decoders.<i>.``
-``encoder.fc_pos.``, ``decoder.*``      unchanged
-=====================================  ==========================================
-
 Usage::
 
     python tools/model_converters/gridformer_official_to_visionx.py model_best.pt gridformer_shapenet.pth
+
+The renaming rules are documented in :mod:`visionx.models.converters.gridformer`.
 """
 from __future__ import annotations
 
 import argparse
-import re
-from collections import OrderedDict
+import sys
 from pathlib import Path
 
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-_RULES = [
-    (re.compile(r'^encoder\.unet\.down_convs\.(\d+)\.conv_q\.0\.'), r'encoder.unet.down_levels.\1.conv_q.'),
-    (re.compile(r'^encoder\.unet\.up_convs\.(\d+)\.conv_q\.0\.'), r'encoder.unet.up_levels.\1.conv_q.'),
-    (re.compile(r'^encoder\.unet\.down_convs\.'), 'encoder.unet.down_levels.'),
-    (re.compile(r'^encoder\.unet\.up_convs\.'), 'encoder.unet.up_levels.'),
-    (re.compile(r'^encoder\.unet3d\.'), 'encoder.unet.'),
-]
+from visionx.utils.cli import run_tool  # noqa: E402
 
 
-def convert_key(key: str) -> str:
-    """VisionX name of an official parameter / buffer name."""
-    key = key[len('module.'):] if key.startswith('module.') else key
-    for pattern, repl in _RULES:
-        key, n = pattern.subn(repl, key)
-        if n:
-            break
-    return key
-
-
-def convert_state_dict(official: dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
-    """Rename every key of an official state dict (raises ``ValueError`` on a name outside the model)."""
-    out = OrderedDict()
-    for key, value in official.items():
-        new = convert_key(key)
-        if not new.startswith(('encoder.', 'decoder.')):
-            raise ValueError(f'unexpected key {key!r} in the official state dict (expected encoder.* / decoder.*)')
-        out[new] = value
-    return out
-
-
-def load_official(path: str | Path) -> dict[str, torch.Tensor]:
-    """The model state dict of an official checkpoint (``{'model': ...}`` or a bare state dict)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'{path} not found (expected an official GridFormer model.pt)')
-    import visionx  # noqa: F401  (allow-lists numpy scalars for the weights-only loader)
-    try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as err:
-        raise ValueError(f'{path} is not a readable torch checkpoint ({err})') from err
-    state = ckpt.get('model', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
-        raise ValueError(f"{path}: expected {{'model': state_dict}} or a state dict of tensors")
-    return state
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='official checkpoint (model.pt / model_best.pt)')
     parser.add_argument('dst', help='output VisionX checkpoint (.pth)')
-    args = parser.parse_args()
-    from visionx.utils import atomic_path
-    state = convert_state_dict(load_official(args.src))
-    with atomic_path(args.dst) as tmp:
-        torch.save(dict(state_dict=state, meta=dict(converted_from=str(args.src))), tmp)
-    print(f'wrote {args.dst} ({len(state)} tensors)')
+    args = parser.parse_args(argv)
+    from visionx.models.converters.gridformer import convert_file
+    n = convert_file(args.src, args.dst)
+    print(f'wrote {args.dst} ({n} tensors)')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

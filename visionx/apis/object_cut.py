@@ -104,7 +104,7 @@ def load_basnet_weights(model: torch.nn.Module, checkpoint: str | os.PathLike, a
         FileNotFoundError: no such checkpoint.
         ValueError: the file is not a BASNet checkpoint (names missing / unexpected keys).
     """
-    from visionx.models.salient.convert import convert_official_basnet, is_official_basnet
+    from visionx.models.converters.basnet import convert_official_basnet, is_official_basnet
     path = Path(checkpoint)
     if not path.is_file():
         raise FileNotFoundError(f'checkpoint {path} not found (expected a VisionX BASNet .pth or the '

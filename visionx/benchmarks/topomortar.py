@@ -16,7 +16,7 @@ import torch
 from . import BenchResult, measure, register_case
 
 LOSSES = ('CEDiceLoss', 'clDiceLoss', 'SkeletonRecallLoss', 'cbDiceLoss', 'RegionWiseLoss', 'WarpingLoss',
-          'TopoLoss', 'TOPOLoss')
+          'PersistentHomologyLoss', 'ConnectivityMALISLoss')
 
 
 def _batch(batch: int, size: int, device: torch.device, seed: int = 0):
@@ -52,7 +52,7 @@ def topomortar_losses(args) -> list[BenchResult]:
     from mmengine.logging import MessageHub
     from mmengine.registry import init_default_scope
 
-    from visionx.models.losses.topology_common import PROGRESS_KEY
+    from visionx.utils.progress import PROGRESS_KEY
     from visionx.registry import MODELS
     init_default_scope('visionx')
     size, batch, names, device, iters, warmup = _options(args, size=512, batch=10)
@@ -62,13 +62,13 @@ def topomortar_losses(args) -> list[BenchResult]:
     rows, ref = [], None
     try:
         for name in names:
-            if name == 'TopoLoss':
+            if name == 'PersistentHomologyLoss':
                 try:
                     import gudhi  # noqa: F401
                 except ImportError:
                     continue
             torch.manual_seed(0)
-            out_channels = 1 if name == 'TOPOLoss' else 2  # TOPO regresses one distance channel
+            out_channels = 1 if name == 'ConnectivityMALISLoss' else 2  # TOPO regresses one distance channel
             model = MODELS.build(dict(type='DeepSupervisionSegmentor',
                                       network=dict(type='MonaiDynUNet', out_channels=out_channels),
                                       loss=dict(type=name),
@@ -135,11 +135,11 @@ def topology_losses_3d(args) -> list[BenchResult]:
     fg_logit = (labels[:, None].float() * 2 - 1) * 2 + noise
     rows, ref = [], None
     for name in names:
-        channels = 1 if name == 'TOPOLoss' else 2
-        base = fg_logit * 3 if name == 'TOPOLoss' else torch.cat([torch.zeros_like(fg_logit), fg_logit], 1)
+        channels = 1 if name == 'ConnectivityMALISLoss' else 2
+        base = fg_logit * 3 if name == 'ConnectivityMALISLoss' else torch.cat([torch.zeros_like(fg_logit), fg_logit], 1)
         logits = base.clone().requires_grad_(True)
         loss = MODELS.build(dict(type=name))
-        kwargs = {'gate': True} if name in ('WarpingLoss', 'TopoLoss') else {}
+        kwargs = {'gate': True} if name in ('WarpingLoss', 'PersistentHomologyLoss') else {}
         assert logits.shape[1] == channels
 
         def step():

@@ -56,7 +56,7 @@ def train_step_case(args: argparse.Namespace | None = None) -> list[BenchResult]
     """One TraCoCo co-training step (two V-Nets) at 112x112x80, batch 4."""
     from mmengine.registry import init_default_scope
 
-    from visionx.models.medical import CoTrainingOptimWrapperConstructor
+    from visionx.engine.optimizers import CoTrainingOptimWrapperConstructor
     init_default_scope('visionx')
     device = _device(args)
     model = _model(device, PATCH)

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from visionx.models.losses.basnet_hybrid import (SSIM_C1, SSIM_C2, BASNetHybridLoss, basnet_hybrid_loss,
+from visionx.models.losses.basnet.hybrid import (SSIM_C1, SSIM_C2, BASNetHybridLoss, basnet_hybrid_loss,
                                                  gaussian_window, ssim_map)
 from visionx.registry import MODELS
 

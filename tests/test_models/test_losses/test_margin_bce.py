@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from visionx.models.losses.margin_bce import MarginBCELoss, margin_bce_loss
+from visionx.models.losses.gridformer.margin_bce import MarginBCELoss, margin_bce_loss
 
 
 def softplus(x: float) -> float:

@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from visionx.models.losses.topology import (CEDiceLoss, RegionWiseLoss, SkeletonRecallLoss, WarpingLoss,
-                                            cbDiceLoss, clDiceLoss, region_wise_map)
-from visionx.models.losses.topology_common import (gate_open, soft_skeleton,
+                                            cbDiceLoss, clDiceLoss)
+from visionx.models.losses.topology.losses import region_wise_map
+from visionx.models.losses.topology.common import (gate_open, soft_skeleton,
                                                    topological_skeleton, tubed_skeleton)
-from visionx.models.losses.topology_digital import simple_point_lut
-from visionx.models.losses.topology_warping import critical_mask, homotopic_warp
+from visionx.models.losses.topology.digital import simple_point_lut
+from visionx.models.losses.topology.warping import critical_mask, homotopic_warp
 from visionx.evaluation.metrics.topology import betti_numbers
 
 LOSSES = {
@@ -233,7 +234,7 @@ def test_ignore_index_excludes_pixels():
 
 def test_gate_reads_message_hub():
     from mmengine.logging import MessageHub
-    from visionx.models.losses.topology_common import PROGRESS_KEY
+    from visionx.utils.progress import PROGRESS_KEY
     hub = MessageHub.get_instance('topology_gate_test')
     hub.update_info(PROGRESS_KEY, 0.5)
     assert not gate_open(0.7, None)
@@ -252,8 +253,8 @@ def test_gate_reads_message_hub():
 
 def test_topoloss_hand_value():
     pytest.importorskip('gudhi')
-    from visionx.models.losses.topology import TopoLoss
-    from visionx.models.losses.topology_persistence import critical_points, topo_maps
+    from visionx.models.losses.topology import PersistentHomologyLoss
+    from visionx.models.losses.topology.persistence import critical_points, topo_maps
     # likelihood with two bumps, label with one component: the weaker bump must be removed.
     lh = np.full((10, 10), 0.1)
     lh[2, 2] = 0.9
@@ -271,12 +272,12 @@ def test_topoloss_hand_value():
     ce = torch.nn.functional.cross_entropy(x2, y)
     pw = torch.from_numpy(lh * w - r)
     expected = ce.item() + 100 * float((pw ** 2).mean())
-    v = TopoLoss()(x2, y, gate=True)
+    v = PersistentHomologyLoss()(x2, y, gate=True)
     assert v.item() == pytest.approx(expected, rel=1e-5)
     v.backward()
     assert torch.isfinite(x2.grad).all() and x2.grad.abs().sum() > 0
     for yy in (torch.zeros_like(y), torch.ones_like(y)):
-        assert torch.isfinite(TopoLoss()(x2, yy, gate=True))
+        assert torch.isfinite(PersistentHomologyLoss()(x2, yy, gate=True))
 
 
 def test_label_maps_are_cached_per_target_and_refreshed():
@@ -317,7 +318,7 @@ def test_topological_skeleton_matches_menten_skeletonize():
 
 def test_topoloss_official_patch_handling():
     pytest.importorskip('gudhi')
-    from visionx.models.losses.topology_persistence import critical_points, topo_maps
+    from visionx.models.losses.topology.persistence import critical_points, topo_maps
     lh = np.full((20, 20), 0.1)
     gt = np.zeros((20, 20))
     # patch (10:20, 10:20): the label has two components, the likelihood three bumps -> one to remove
@@ -348,7 +349,7 @@ def test_topoloss_official_patch_handling():
 
 def test_topoloss_official_reads_non_square_patches_scrambled():
     pytest.importorskip('gudhi')
-    from visionx.models.losses.topology_persistence import critical_points
+    from visionx.models.losses.topology.persistence import critical_points
     rng = np.random.default_rng(0)
     square = rng.random((10, 10))
     a, b = critical_points(square), critical_points(square, official=True)
@@ -361,7 +362,7 @@ def test_topoloss_official_reads_non_square_patches_scrambled():
 
 
 def test_warping_official_mode():
-    from visionx.models.losses.topology_warping import _official_flip_lut_2d, official_critical_mask
+    from visionx.models.losses.topology.warping import _official_flip_lut_2d, official_critical_mask
     # the official patch test is a heuristic: it would flip an isolated pixel (deleting a component)
     assert _official_flip_lut_2d()[1 << 4] and not simple_point_lut()[0]
     gt, pred = _broken_ring()
@@ -380,7 +381,7 @@ def test_warping_official_mode():
 
 
 def test_region_wise_soft_label_maps():
-    from visionx.models.losses.topology import official_soft_region_wise_map
+    from visionx.models.losses.topology.losses import official_soft_region_wise_map
     y_fg = torch.tensor([[0.95, 0.5, 0.05, 0.0]]).view(1, 1, 1, 4)
     soft = torch.cat([1 - y_fg, y_fg], 1)
     phi = region_wise_map(soft, soft=True)[0, :, 0]
@@ -403,7 +404,7 @@ def test_topoloss_official_tie_order_golden():
     """Official mode breaks persistence ties and shared pixels as ``compute_dgm_force`` (reverse argsort,
     Python sets).  Golden values from a transcription of the official ``_topoloss_2D``."""
     pytest.importorskip('gudhi')
-    from visionx.models.losses.topology_persistence import topo_maps
+    from visionx.models.losses.topology.persistence import topo_maps
     fg = np.zeros((50, 50), np.float32)
     fg[5:12, 5:12] = 1
     fg[30:40, 5:12] = 1

@@ -1,4 +1,4 @@
-"""3-D (B, C, D, H, W) support of the TopoMortar losses: simple points, thinning, warping, cbDice, TopoLoss, TOPO."""
+"""3-D (B, C, D, H, W) support of the TopoMortar losses: simple points, thinning, warping, cbDice, PersistentHomologyLoss, TOPO."""
 from __future__ import annotations
 
 import itertools
@@ -9,13 +9,14 @@ import torch
 from scipy import ndimage
 from skimage.measure import euler_number
 
-from visionx.models.losses.topology import (CEDiceLoss, RegionWiseLoss, SkeletonRecallLoss, TOPOLoss, TopoLoss,
-                                            WarpingLoss, _radius_maps, cbDiceLoss, clDiceLoss)
-from visionx.models.losses.topology_digital import (_NEIGHBOUR_OFFSETS_3D, homotopic_warp, neighbourhood_codes,
+from visionx.models.losses.topology import (CEDiceLoss, ConnectivityMALISLoss, PersistentHomologyLoss, RegionWiseLoss,
+                                            SkeletonRecallLoss, WarpingLoss, cbDiceLoss, clDiceLoss)
+from visionx.models.losses.topology.losses import _radius_maps
+from visionx.models.losses.topology.digital import (_NEIGHBOUR_OFFSETS_3D, homotopic_warp, neighbourhood_codes,
                                                     simple_3d, topological_skeleton)
-from visionx.models.losses.topology_malis import topo_malis_loss
-from visionx.models.losses.topology_persistence import topo_maps
-from visionx.models.losses.topology_warping import critical_mask, official_critical_mask
+from visionx.models.losses.topology.malis import topo_malis_loss
+from visionx.models.losses.topology.persistence import topo_maps
+from visionx.models.losses.topology.warping import critical_mask, official_critical_mask
 
 
 def _code(points) -> int:
@@ -44,7 +45,7 @@ def test_simple_3d_golden_configurations():
                                          True,    # boundary voxel of a solid block
                                          False]   # plate centre: punching a tunnel
     # the answer does not depend on the memo
-    from visionx.models.losses.topology_digital import _evaluate_simple_3d
+    from visionx.models.losses.topology.digital import _evaluate_simple_3d
     assert _evaluate_simple_3d(codes).tolist() == simple_3d(codes).tolist()
 
 
@@ -169,11 +170,11 @@ def test_topoloss_3d_depth_one_equals_2d():
     x = torch.randn(2, 2, 20, 20) * 2
     y = torch.zeros(2, 20, 20, dtype=torch.long)
     y[:, 5:15, 8:11] = 1
-    loss = TopoLoss(topo_size=10)
+    loss = PersistentHomologyLoss(topo_size=10)
     v2 = loss(x, y, gate=True)
     v3 = loss(x[:, :, None], y[:, None], gate=True)
     assert v3.item() == pytest.approx(v2.item(), rel=1e-6)
-    assert v2.item() > TopoLoss(topo_size=10)(x, y, gate=False).item()
+    assert v2.item() > PersistentHomologyLoss(topo_size=10)(x, y, gate=False).item()
 
 
 def test_topoloss_3d_maps_by_hand():
@@ -211,14 +212,14 @@ def test_topo_malis_3d_uses_projections():
     assert x.grad[0, 0, 3].clone().index_put_((torch.tensor([20]),), torch.zeros(1, 40)).abs().sum() == 0
     assert x.grad[0, 0, [0, 1, 2, 4, 5]].abs().sum() == 0  # other slices: not on the projection
     # full loss: MSE on the volume plus all three projections
-    full = TOPOLoss()(x, y)
+    full = ConnectivityMALISLoss()(x, y)
     assert torch.isfinite(full)
 
 
 ALL_3D = {
     'ce_dice': (CEDiceLoss, 2), 'cldice': (clDiceLoss, 2), 'skel_recall': (SkeletonRecallLoss, 2),
     'region_wise': (RegionWiseLoss, 2), 'cbdice': (cbDiceLoss, 2), 'warping': (WarpingLoss, 2),
-    'topoloss': (lambda: TopoLoss(topo_size=8), 2), 'topo': (lambda: TOPOLoss(window=8, dilate_iterations=1), 1),
+    'topoloss': (lambda: PersistentHomologyLoss(topo_size=8), 2), 'topo': (lambda: ConnectivityMALISLoss(window=8, dilate_iterations=1), 1),
 }
 
 

@@ -11,8 +11,8 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from visionx.models.losses.topology import TOPOLoss
-from visionx.models.losses.topology_malis import (grid_edges, malis_pair_counts, topo_malis_loss,
+from visionx.models.losses.topology import ConnectivityMALISLoss
+from visionx.models.losses.topology.malis import (grid_edges, malis_pair_counts, topo_malis_loss,
                                                   topo_malis_maps, topo_regions)
 from visionx.models.segmentors import DeepSupervisionSegmentor, deep_supervision_weights
 
@@ -95,14 +95,14 @@ def test_loss_value_from_formula():
     y = torch.tensor([1, 1, 0, 1]).view(1, 1, 4)
     mse = 1 + 1 + 0.25 + 0
     expected = 1e-3 * mse + 0.5 ** 2 + 1.0 ** 2
-    v = TOPOLoss(dilate_iterations=0)(x, y)
+    v = ConnectivityMALISLoss(dilate_iterations=0)(x, y)
     assert v.item() == pytest.approx(expected, rel=1e-6)
     v.backward()
     # d/dx = 1e-3 * 2 (x - t) + 2 x W_n
     np.testing.assert_allclose(x.grad.view(-1).numpy(), [2e-3, 2e-3, 1e-3 + 1.0, 2.0], rtol=1e-6)
     # ReLU: a negative output counts as distance 0 (no gradient from either term there)
     x2 = torch.tensor([3.0, 2.0, -0.5, 1.0]).view(1, 1, 1, 4)
-    assert TOPOLoss(dilate_iterations=0)(x2, y).item() == pytest.approx(1e-3 * 2 + 1.0, rel=1e-6)
+    assert ConnectivityMALISLoss(dilate_iterations=0)(x2, y).item() == pytest.approx(1e-3 * 2 + 1.0, rel=1e-6)
 
 
 def test_class_weights_reach_the_topology_term():
@@ -110,7 +110,7 @@ def test_class_weights_reach_the_topology_term():
     x = torch.tensor([3.0, 2.0, 0.5, 1.0]).view(1, 1, 1, 4)
     y = torch.tensor([1, 1, 0, 1]).view(1, 1, 4)
     expected = 1e-3 * (3 * 1 + 3 * 1 + 2 * 0.25 + 0) + 2 * 0.5 ** 2 + 3 * 1.0 ** 2
-    v = TOPOLoss(dilate_iterations=0, mse_weights=(2.0, 3.0))(x, y)
+    v = ConnectivityMALISLoss(dilate_iterations=0, mse_weights=(2.0, 3.0))(x, y)
     assert v.item() == pytest.approx(expected, rel=1e-6)
 
 
@@ -124,9 +124,9 @@ def test_regions_dilate_per_window_as_the_official_code():
     assert not tiled[:, 32:].any()
     x = torch.zeros(1, 1, 32, 64)
     y = torch.from_numpy(fg).long()[None]
-    assert torch.isfinite(TOPOLoss(window=32, region_scope='image')(x, y))
+    assert torch.isfinite(ConnectivityMALISLoss(window=32, region_scope='image')(x, y))
     with pytest.raises(ValueError, match='region_scope'):
-        TOPOLoss(region_scope='tile')
+        ConnectivityMALISLoss(region_scope='tile')
 
 
 def test_positive_pass_by_hand():
@@ -156,10 +156,10 @@ def test_windows_are_independent():
     torch.manual_seed(0)
     y = (torch.rand(1, 6, 12) > 0.4).long()
     x = torch.randn(1, 1, 6, 12)
-    whole = TOPOLoss(window=6, dilate_iterations=0)(x, y)
-    parts = sum(TOPOLoss(window=6, dilate_iterations=0)(x[..., s:s + 6], y[..., s:s + 6]) for s in (0, 6))
+    whole = ConnectivityMALISLoss(window=6, dilate_iterations=0)(x, y)
+    parts = sum(ConnectivityMALISLoss(window=6, dilate_iterations=0)(x[..., s:s + 6], y[..., s:s + 6]) for s in (0, 6))
     assert whole.item() == pytest.approx(parts.item(), rel=1e-6)
-    assert whole.item() != pytest.approx(TOPOLoss(window=12, dilate_iterations=0)(x, y).item())
+    assert whole.item() != pytest.approx(ConnectivityMALISLoss(window=12, dilate_iterations=0)(x, y).item())
 
 
 @pytest.mark.parametrize('case', ['random', 'all_background', 'all_foreground'])
@@ -173,7 +173,7 @@ def test_finite_nonzero_gradients(case):
     elif case == 'all_foreground':
         y.fill_(1)
     x = (torch.randn(2, 1, 40, 40) * 3).requires_grad_(True)
-    loss = TOPOLoss(window=32)
+    loss = ConnectivityMALISLoss(window=32)
     v = loss(x, y)
     v.backward()
     assert torch.isfinite(v) and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
@@ -185,20 +185,20 @@ def test_finite_nonzero_gradients(case):
 
 def test_bad_inputs():
     with pytest.raises(ValueError, match='out_channels=1'):
-        TOPOLoss()(torch.zeros(1, 2, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long))
+        ConnectivityMALISLoss()(torch.zeros(1, 2, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long))
     with pytest.raises(ValueError, match='gt_cost'):
-        TOPOLoss(gt_cost='edt')
+        ConnectivityMALISLoss(gt_cost='edt')
     with pytest.raises(ValueError, match='255'):
-        TOPOLoss(ignore_index=None)(torch.zeros(1, 1, 4, 4), torch.full((1, 4, 4), 255))
+        ConnectivityMALISLoss(ignore_index=None)(torch.zeros(1, 1, 4, 4), torch.full((1, 4, 4), 255))
     with pytest.raises(ValueError, match='loss_'):
-        TOPOLoss(loss_name='topo')
+        ConnectivityMALISLoss(loss_name='topo')
 
 
 def test_ignored_pixels_leave_the_mse():
     x = torch.full((1, 1, 1, 4), 2.0)
     y = torch.tensor([[[0, 0, 255, 255]]])
     # background pixels regress 0: 2 pixels * 2^2 * 1e-3; ignored pixels do not count
-    assert TOPOLoss()(x, y).item() == pytest.approx(8e-3)
+    assert ConnectivityMALISLoss()(x, y).item() == pytest.approx(8e-3)
 
 
 def _samples(b, size):
@@ -219,7 +219,7 @@ def test_deep_supervision_and_threshold():
     init_default_scope('visionx')
     torch.manual_seed(0)
     net = dict(type='MonaiDynUNet', num_levels=4, filters=[4, 8, 8, 8], deep_supr_num=2, out_channels=1)
-    model = DeepSupervisionSegmentor(network=net, loss=dict(type='TOPOLoss', window=32),
+    model = DeepSupervisionSegmentor(network=net, loss=dict(type='ConnectivityMALISLoss', window=32),
                                      data_preprocessor=dict(type='SegDataPreProcessor', size_divisor=8),
                                      binary_threshold=1e-5)
     model.train()
@@ -229,7 +229,7 @@ def test_deep_supervision_and_threshold():
     outs = model.network(x)
     target = torch.stack([ds.gt_sem_seg.data for ds in samples]).squeeze(1)
     assert topo_regions(target[0].numpy() > 0).any()  # two 14-px bars -> two regions in the 32-px window
-    ref = TOPOLoss(window=32)
+    ref = ConnectivityMALISLoss(window=32)
     expected = sum(w * ref(o, target) for w, o in zip(deep_supervision_weights(2), outs)) / 3
     assert losses['loss_topo_malis'].item() == pytest.approx(expected.item(), rel=1e-5)
     regions = np.stack([topo_regions(t.numpy() > 0) for t in target])

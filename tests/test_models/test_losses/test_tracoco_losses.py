@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from visionx.models.medical.losses import (CBCLoss, TraCoCoSupLoss, TranslationConsistencyLoss, cbc_loss,
+from visionx.models.losses.tracoco import (CBCLoss, TraCoCoSupLoss, TranslationConsistencyLoss, cbc_loss,
                                            ce_dice_loss, neg_entropy, overlap_logits, soft_dice_loss,
                                            translation_consistency_loss)
 

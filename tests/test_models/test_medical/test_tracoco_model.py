@@ -10,9 +10,9 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import BaseDataElement
 
 from tests.conftest import REPO_ROOT
-from visionx.models.medical import (CoTrainingOptimWrapperConstructor, TraCoCo, cutmix_3d, rand_boxes_3d,
-                                    remove_small_components, sigmoid_rampup, sliding_window_predict,
-                                    window_starts)
+from visionx.engine.optimizers import CoTrainingOptimWrapperConstructor
+from visionx.models.medical import (TraCoCo, cutmix_3d, rand_boxes_3d, remove_small_components, sigmoid_rampup,
+                                    sliding_window_predict, window_starts)
 
 TINY = dict(type='VNet', base_channels=2)
 
@@ -133,7 +133,7 @@ def test_predict_both_networks_and_mean():
 
 def _fixed_sup_loss(model, dataset) -> dict:
     """Supervised loss of each network (eval mode) on fixed crops of the labelled training cases."""
-    from visionx.models.medical import ce_dice_loss
+    from visionx.models.losses.tracoco import ce_dice_loss
     xs, ys = [], []
     for i in dataset.labeled_indices:
         np.random.seed(i)
@@ -186,14 +186,14 @@ def test_end_to_end_runner_lowers_the_loss(demo_root, tmp_path):
     assert int(runner.model.iter_count) == iters
 
 
-@pytest.mark.parametrize('loss', ['clDiceLoss', 'SkeletonRecallLoss', 'cbDiceLoss', 'WarpingLoss', 'TopoLoss'])
+@pytest.mark.parametrize('loss', ['clDiceLoss', 'SkeletonRecallLoss', 'cbDiceLoss', 'WarpingLoss', 'PersistentHomologyLoss'])
 def test_topology_losses_plug_into_the_3d_networks(loss):
     """The TopoMortar losses take (B, C, D, H, W) logits: they train TraCoCo's V-Net as its supervised loss."""
     init_default_scope('visionx')
     cfg = dict(type=loss)
-    if loss in ('WarpingLoss', 'TopoLoss'):
+    if loss in ('WarpingLoss', 'PersistentHomologyLoss'):
         cfg['start_fraction'] = 0.0   # topology term on from the first iteration
-    if loss == 'TopoLoss':
+    if loss == 'PersistentHomologyLoss':
         cfg['topo_size'] = 8
     model = TraCoCo(TINY, unsup_weight=0.0, sup_loss=cfg)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}

@@ -108,11 +108,8 @@ def test_predict_mesh_and_iou_outputs():
 
 
 def _load_converter():
-    path = REPO / 'tools/model_converters/gridformer_official_to_visionx.py'
-    spec = importlib.util.spec_from_file_location('gf_conv', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from visionx.models.converters import gridformer
+    return gridformer
 
 
 def _official_name(key: str, plane_type) -> str:

@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from visionx.models.salient import BASNet, BASNetEncoder
-from visionx.models.salient.convert import convert_official_basnet, is_official_basnet
+from visionx.models.converters.basnet import convert_official_basnet, is_official_basnet
 
 
 @pytest.fixture(scope='module')

@@ -115,7 +115,7 @@ def make_demo(root: Path, seed: int = 0, small: bool = False) -> None:
         small: 4 train / 2 val / 1 test image per group at 128 px (tests) instead of
             16 / 4 / 4 per group at 160 px.
     """
-    from visionx.evaluation.metrics.topology import betti_numbers
+    from visionx.utils.topology import betti_numbers
     root = Path(root)
     rng = np.random.default_rng(seed)
     size = 128 if small else 160

@@ -157,7 +157,7 @@ class TubedSkeleton(BaseTransform):
     """
 
     def transform(self, results: dict) -> dict:
-        from visionx.models.losses.topology_common import tubed_skeleton
+        from visionx.utils.topology import tubed_skeleton
         seg = results['gt_seg_map']
         results['gt_skeleton'] = tubed_skeleton((seg > 0) & (seg != 255))
         return results

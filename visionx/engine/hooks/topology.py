@@ -1,16 +1,17 @@
-"""Training-schedule hook for the scheduled TopoMortar topology losses (Warping, TopoLoss)."""
+"""Training-schedule hook for the scheduled TopoMortar topology losses (Warping, PersistentHomologyLoss)."""
 from __future__ import annotations
 
 from mmengine.hooks import Hook
 
 from visionx.registry import HOOKS
+from visionx.utils.progress import PROGRESS_KEY
 
 
 @HOOKS.register_module()
 class TopologyLossScheduleHook(Hook):
     """Publish the training progress ``(iter + 1) / max_iters`` in mmengine's ``MessageHub``.
 
-    Scheduled losses (``WarpingLoss``, ``TopoLoss``) switch their topology term on once this progress
+    Scheduled losses (``WarpingLoss``, ``PersistentHomologyLoss``) switch their topology term on once this progress
     exceeds their ``start_fraction`` (TopoMortar: ``it > 0.7 * iterations``).  Without this hook they fall
     back to the ``iter``/``max_iters`` of mmengine's ``RuntimeInfoHook``; the hook adds ``total_iters`` to
     schedule against another length than the runner's (e.g. one self-distillation round) and logs the
@@ -36,7 +37,6 @@ class TopologyLossScheduleHook(Hook):
         self._announced: int | None = None  # first iteration of the cycle whose switch was logged
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        from visionx.models.losses.topology_common import PROGRESS_KEY
         begin, length = getattr(runner.train_loop, 'schedule_window', None) or (0, runner.max_iters)
         total = self.total_iters or length
         progress = (runner.iter - begin + 1) / total
@@ -48,5 +48,4 @@ class TopologyLossScheduleHook(Hook):
                                + (f' (cycle starting at iteration {begin})' if begin else ''))
 
     def after_train(self, runner) -> None:
-        from visionx.models.losses.topology_common import PROGRESS_KEY
         runner.message_hub.pop_info(PROGRESS_KEY, None)

@@ -1,10 +1,45 @@
 """``ResumableIterBasedTrainLoop``: MMEngine's iteration loop with the RNG states restored at the right time."""
 from __future__ import annotations
 
+import logging
+
+from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 
 from visionx.registry import LOOPS
 from ..hooks.rng_state import apply_pending_rng_states
+
+
+class InfiniteDataloaderIterator:
+    """Iterate a dataloader forever, starting a new epoch (``sampler.set_epoch``) whenever it runs out.
+
+    What MMEngine's ``IterBasedTrainLoop`` does with its private ``_InfiniteDataloaderIterator``, for loops
+    that build their own dataloaders (:class:`~visionx.engine.loops.SelfDistillationLoop`).  An
+    ``InfiniteSampler`` never runs out, so this matters only for finite samplers.
+    """
+
+    def __init__(self, dataloader) -> None:
+        self._dataloader = dataloader
+        self._iterator = iter(dataloader)
+        self._epoch = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            return next(self._iterator)
+        except StopIteration:
+            print_log('the training dataloader ran out: starting a new epoch (an InfiniteSampler avoids '
+                      'restarting its workers)', logger='current', level=logging.WARNING)
+            self._epoch += 1
+            sampler = getattr(self._dataloader, 'sampler', None)
+            if not hasattr(sampler, 'set_epoch'):
+                sampler = getattr(getattr(self._dataloader, 'batch_sampler', None), 'sampler', None)
+            if hasattr(sampler, 'set_epoch'):
+                sampler.set_epoch(self._epoch)
+            self._iterator = iter(self._dataloader)
+            return next(self._iterator)
 
 
 class _RestoreBeforeNext:

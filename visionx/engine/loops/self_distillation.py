@@ -28,11 +28,12 @@ from mmengine.dist import all_gather_object, barrier, broadcast, get_dist_info
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
-from mmengine.runner.loops import _InfiniteDataloaderIterator
 
 from visionx.registry import LOOPS
 from visionx.utils import atomic_write_json
+from visionx.utils.soft_labels import save_soft_label, soft_label_path
 from ..hooks.rng_state import apply_pending_rng_states
+from .iter_based import InfiniteDataloaderIterator
 
 ROUND_KEY = 'self_distillation/round'
 ROUND_BEGIN_KEY = 'self_distillation/round_begin'
@@ -295,7 +296,6 @@ class SelfDistillationLoop(IterBasedTrainLoop):
             out_dir: destination folder (``<image stem>.npy``, float32 (C, H, W)).
             round_idx: the round that will train on them (recorded in the manifest).
         """
-        from visionx.datasets.topomortar.soft_labels import save_soft_label, soft_label_path
         runner = self.runner
         rank, world_size = get_dist_info()
         loader = self._predict_loader()
@@ -401,4 +401,4 @@ class SelfDistillationLoop(IterBasedTrainLoop):
         diff_rank_seed = runner._randomness_cfg.get('diff_rank_seed', False)
         self.dataloader_iterator = None  # lets the previous loader's workers shut down
         self.dataloader = runner.build_dataloader(cfg, seed=seed, diff_rank_seed=diff_rank_seed)
-        self.dataloader_iterator = _InfiniteDataloaderIterator(self.dataloader)
+        self.dataloader_iterator = InfiniteDataloaderIterator(self.dataloader)

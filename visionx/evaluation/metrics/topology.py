@@ -15,37 +15,12 @@ from mmengine.logging import MMLogger
 from scipy import ndimage
 
 from visionx.registry import METRICS
+from visionx.utils.topology import betti_numbers  # noqa: F401  (re-exported)
 
 _EIGHT = np.ones((3, 3), bool)
 _FOUR = ndimage.generate_binary_structure(2, 1)
 METRIC_NAMES = ('Dice', 'clDice', 'Betti0Error', 'Betti1Error', 'Betti0ErrorLocal', 'Betti1ErrorLocal',
                 'HD95')
-
-
-def betti_numbers(mask: np.ndarray, official_empty: bool = False) -> tuple[int, int]:
-    """Betti numbers (b0, b1) of a 2-D binary mask as a cubical complex of its foreground pixels.
-
-    Equal to gudhi's ``CubicalComplex(top_dimensional_cells=1 - mask)`` counts (pixels as closed squares):
-    b0 = 8-connected foreground components, b1 = 4-connected background components that do not touch the
-    image border (holes), by Alexander duality.  Computed by labelling, which is exact and fast.
-
-    Args:
-        mask: (H, W) binary mask.
-        official_empty: TopoMortar counts all of gudhi's intervals (``persistent_betti_numbers(inf, -inf)``);
-            the complex always ends as the whole image, which leaves one essential 0-dimensional interval
-            even when the mask is empty, so the official code gives b0 = 1 for an empty mask.  By default
-            VisionX gives the empty set its true b0 = 0; ``True`` reproduces the official count (use it to
-            compare with the paper's tables; it matters most for the local errors on empty windows).
-    """
-    mask = np.asarray(mask) > 0
-    if mask.ndim != 2:
-        raise ValueError(f'betti_numbers expects a 2-D mask, got shape {mask.shape}')
-    b0 = ndimage.label(mask, _EIGHT)[1]
-    if official_empty and b0 == 0:
-        b0 = 1
-    bg, n_bg = ndimage.label(np.pad(~mask, 1, constant_values=True), _FOUR)
-    b1 = n_bg - 1 if n_bg else 0  # every background component except the one around the border
-    return int(b0), int(b1)
 
 
 def betti_errors(pred: np.ndarray, gt: np.ndarray, official_empty: bool = False) -> tuple[int, int]:

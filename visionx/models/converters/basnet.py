@@ -1,18 +1,23 @@
 """Map the official BASNet state dict (``basnet.pth``, xuebinqin/BASNet ``model/BASNet.py`` names) onto
 :class:`~visionx.models.salient.BASNet` names.
 
-Used by ``tools/model_converters/basnet_official_to_visionx.py`` and by
-:class:`visionx.apis.ObjectCutter`, which accepts either format.
+Used by ``tools/model_converters/basnet_official_to_visionx.py`` (a thin wrapper of :func:`convert_file`)
+and by :class:`visionx.apis.ObjectCutter`, which accepts either format.
 """
 from __future__ import annotations
 
+import os
 import re
 from collections import OrderedDict
+from pathlib import Path
 from typing import Mapping
 
+import torch
 from torch import Tensor
 
-__all__ = ['convert_official_basnet', 'is_official_basnet']
+from visionx.utils import atomic_path
+
+__all__ = ['convert_official_basnet', 'is_official_basnet', 'check_complete', 'convert_file']
 
 _DECODER_STAGE = {'6': 0, '5': 1, '4': 2, '3': 3, '2': 4, '1': 5}
 _SIDE = {'b': 0, '6': 1, '5': 2, '4': 3, '3': 4, '2': 5, '1': 6}
@@ -80,3 +85,34 @@ def convert_official_basnet(state: Mapping[str, Tensor]) -> OrderedDict[str, Ten
         raise ValueError(f'{len(unmapped)} keys are not official BASNet parameters, e.g. {unmapped[:5]}; '
                          'expected the state dict saved by xuebinqin/BASNet (basnet.pth)')
     return out
+
+
+def check_complete(state: dict) -> None:
+    """Raise ValueError unless ``state`` fills every parameter of VisionX's BASNet."""
+    from visionx.models.salient import BASNet
+    model = BASNet()
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith('num_batches_tracked')]
+    if missing or unexpected:
+        raise ValueError(f'converted state dict does not match BASNet: missing {missing[:5]}, '
+                         f'unexpected {unexpected[:5]}')
+
+
+def convert_file(src: str | os.PathLike, dst: str | os.PathLike) -> int:
+    """Convert the official ``basnet.pth`` at ``src`` into a VisionX checkpoint at ``dst`` (atomically).
+
+    The output is ``{'state_dict': ..., 'meta': {...}}``; every official key must map and every VisionX
+    parameter must be filled (:func:`check_complete`).  Returns the number of tensors.
+    """
+    src = Path(src)
+    if not src.is_file():
+        raise FileNotFoundError(f'{src} not found (expected the official basnet.pth state dict)')
+    state = torch.load(src, map_location='cpu', weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f'{src} does not hold a state dict (got {type(state).__name__})')
+    converted = convert_official_basnet(state)
+    check_complete(converted)
+    with atomic_path(dst) as tmp:
+        torch.save({'state_dict': converted, 'meta': {'converted_from': src.name, 'format': 'visionx-basnet'}},
+                   tmp)
+    return len(converted)

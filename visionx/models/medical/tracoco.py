@@ -36,11 +36,11 @@ from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from mmengine.structures import BaseDataElement
 
+from visionx.models.losses.tracoco import neg_entropy, overlap_logits, translation_consistency_loss
 from visionx.registry import MODELS
 
 from .cutmix import cutmix_3d
 from .inference import remove_small_components, sliding_window_predict
-from .losses import neg_entropy, overlap_logits, translation_consistency_loss
 
 NETS = ('net1', 'net2')
 

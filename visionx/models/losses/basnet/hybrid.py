@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from visionx.registry import MODELS
+from ..utils import BaseLoss, weight_reduce_loss
 
 __all__ = ['gaussian_window', 'ssim_map', 'basnet_hybrid_loss', 'BASNetHybridLoss']
 
@@ -130,7 +131,7 @@ def basnet_hybrid_loss(logits: Tensor | Sequence[Tensor], target: Tensor, eps: f
 
 
 @MODELS.register_module()
-class BASNetHybridLoss(nn.Module):
+class BASNetHybridLoss(BaseLoss):
     """BCE + (1 - SSIM) + IoU hybrid loss of BASNet (CVPR 2019, Eq. 1-5), summed over all outputs.
 
     Usable as the loss of BASNet (eight outputs) and as ``loss_decode`` of any binary mmseg decode head
@@ -148,16 +149,9 @@ class BASNetHybridLoss(nn.Module):
     def __init__(self, loss_weight: float = 1.0, reduction: str = 'mean', eps: float = 1e-6,
                  bce_weight: float = 1.0, ssim_weight: float = 1.0, iou_weight: float = 1.0,
                  loss_name: str = 'loss_basnet') -> None:
-        super().__init__()
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f"loss_name must start with 'loss_', got {loss_name!r}")
-        self.loss_weight = loss_weight
-        self.reduction = reduction
+        super().__init__(loss_weight, reduction, loss_name)
         self.eps = eps
         self.bce_weight, self.ssim_weight, self.iou_weight = bce_weight, ssim_weight, iou_weight
-        self._loss_name = loss_name
 
     def forward(self, logits: Tensor | Sequence[Tensor], target: Tensor, weight: Tensor | None = None,
                 avg_factor: float | None = None, reduction_override: str | None = None,
@@ -180,17 +174,6 @@ class BASNetHybridLoss(nn.Module):
             if weight.numel() != loss.numel():
                 raise ValueError(f'weight must be per image with shape ({loss.numel()},), '
                                  f'got {tuple(weight.shape)}')
-            loss = loss * weight.reshape(-1).to(loss)
-        if reduction == 'none':
-            out = loss
-        elif reduction == 'sum':
-            out = loss.sum()
-        elif avg_factor is not None:
-            out = loss.sum() / (avg_factor + torch.finfo(torch.float32).eps)
-        else:
-            out = loss.mean()
+            weight = weight.reshape(-1).to(loss)
+        out = weight_reduce_loss(loss, weight, reduction, avg_factor)
         return self.loss_weight * out
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name

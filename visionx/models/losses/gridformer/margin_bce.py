@@ -12,6 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from visionx.registry import MODELS
+from ..utils import BaseLoss, weight_reduce_loss
 
 _REDUCTIONS = ('none', 'mean', 'sum', 'sum_mean')
 
@@ -42,19 +43,13 @@ def margin_bce_loss(logits: torch.Tensor, target: torch.Tensor, margin: float = 
         raise ValueError(f'reduction must be one of {_REDUCTIONS}, got {reduction!r}')
     target = target.to(logits.dtype)
     loss = F.binary_cross_entropy_with_logits(logits - margin * (2 * target - 1), target, reduction='none')
-    if weight is not None:
-        loss = loss * weight
-    if reduction == 'none':
-        return loss
-    if reduction == 'sum':
-        return loss.sum()
-    if reduction == 'mean':
-        return loss.sum() / (avg_factor if avg_factor is not None else loss.numel())
-    return loss.sum() / (avg_factor if avg_factor is not None else loss.shape[0])
+    if reduction == 'sum_mean':  # per-shape sums, averaged over the batch (or divided by avg_factor)
+        return weight_reduce_loss(weight_reduce_loss(loss, weight, 'none').sum(-1), None, 'mean', avg_factor)
+    return weight_reduce_loss(loss, weight, reduction, avg_factor)
 
 
 @MODELS.register_module()
-class MarginBCELoss(nn.Module):
+class MarginBCELoss(BaseLoss):
     """Registered wrapper of :func:`margin_bce_loss`, called as ``loss(logits, occupancy)`` with (B, N).
 
     Args:
@@ -66,19 +61,8 @@ class MarginBCELoss(nn.Module):
 
     def __init__(self, margin: float = 2.0, loss_weight: float = 1.0, reduction: str = 'sum_mean',
                  loss_name: str = 'loss_occ') -> None:
-        super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f'reduction must be one of {_REDUCTIONS}, got {reduction!r}')
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f'loss_name must start with "loss_", got {loss_name!r}')
+        super().__init__(loss_weight, reduction, loss_name, reductions=_REDUCTIONS)
         self.margin = margin
-        self.loss_weight = loss_weight
-        self.reduction = reduction
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
                 avg_factor: float | None = None, reduction_override: str | None = None) -> torch.Tensor:

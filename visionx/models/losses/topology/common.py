@@ -1,6 +1,6 @@
 """Shared pieces of the TopoMortar topology losses: input normalisation, Dice/CE terms, soft and
 tubed skeletons, distance maps and the training-schedule gate (simple points and thinning live in
-:mod:`.topology_digital`).
+:mod:`.digital`).
 
 Reference: J. M. Valverde et al., "TopoMortar: A dataset to evaluate image segmentation methods focused on
 topology accuracy", BMVC 2025 (arXiv 2503.03365).
@@ -13,7 +13,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from scipy import ndimage
 
-from .topology_digital import topological_skeleton  # noqa: F401  (re-exported for the losses)
+from visionx.utils.progress import PROGRESS_KEY, training_progress  # noqa: F401  (re-exported)
+from visionx.utils.topology import tubed_skeleton  # noqa: F401  (re-exported for the losses)
+
+from ..utils import BaseLoss
+from .digital import topological_skeleton  # noqa: F401  (re-exported for the losses)
 
 # -- input normalisation ---------------------------------------------------------------------------
 
@@ -156,28 +160,6 @@ def soft_skeleton(x: torch.Tensor, iterations: int = 3) -> torch.Tensor:
 # -- binary skeletons and distance maps (no gradient, CPU) -----------------------------------------
 
 
-def tubed_skeleton(mask: np.ndarray, dilations: int = 2) -> np.ndarray:
-    """Skeleton of a binary mask dilated ``dilations`` times with a cross and cut back to the mask.
-
-    This is the "tubed" skeleton of Skeleton Recall (Kirchhoff et al., ECCV 2024).
-
-    Args:
-        mask: (H, W) or (D, H, W) binary array.
-
-    Returns:
-        Array of the same shape, dtype uint8, values {0, 1}.
-    """
-    from skimage.morphology import skeletonize
-    mask = np.asarray(mask) > 0
-    if not mask.any():
-        return np.zeros(mask.shape, np.uint8)
-    skel = skeletonize(mask)
-    if dilations > 0:
-        skel = ndimage.binary_dilation(skel, ndimage.generate_binary_structure(mask.ndim, 1),
-                                       iterations=dilations)
-    return (skel & mask).astype(np.uint8)
-
-
 def edt(mask: np.ndarray) -> np.ndarray:
     """Euclidean distance of every foreground pixel to the nearest background pixel (0 outside).
 
@@ -194,26 +176,6 @@ def edt(mask: np.ndarray) -> np.ndarray:
 
 
 # -- schedule gate ---------------------------------------------------------------------------------
-
-PROGRESS_KEY = 'topology_loss_progress'
-
-
-def training_progress() -> float | None:
-    """Fraction of training done, ``(iter + 1) / max_iters``, read from mmengine's ``MessageHub``.
-
-    :class:`visionx.engine.hooks.TopologyLossScheduleHook` writes it under ``'topology_loss_progress'``;
-    without the hook, the ``iter``/``max_iters`` that mmengine's ``RuntimeInfoHook`` writes are used.
-    Returns ``None`` outside a runner.
-    """
-    from mmengine.logging import MessageHub
-    hub = MessageHub.get_current_instance()
-    progress = hub.get_info(PROGRESS_KEY)
-    if progress is not None:
-        return float(progress)
-    it, max_iters = hub.get_info('iter'), hub.get_info('max_iters')
-    if it is None or not max_iters:
-        return None
-    return (it + 1) / max_iters
 
 
 def gate_open(start_fraction: float, gate: bool | None) -> bool:
@@ -236,7 +198,7 @@ def gate_open(start_fraction: float, gate: bool | None) -> bool:
 # -- registered-module base ------------------------------------------------------------------------
 
 
-class TopologyLossBase(nn.Module):
+class TopologyLossBase(BaseLoss):
     """Common mmseg loss plumbing: ``loss_weight``, ``loss_name``, ``reduction``, ``ignore_index``.
 
     The TopoMortar losses are defined on the whole batch (clDice and cbDice sum over it), so they return
@@ -246,21 +208,9 @@ class TopologyLossBase(nn.Module):
 
     def __init__(self, loss_weight: float = 1.0, loss_name: str = 'loss_topo', reduction: str = 'mean',
                  ignore_index: int | None = 255) -> None:
-        super().__init__()
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f"loss_name must start with 'loss_' (mmseg sums only those), got {loss_name!r}")
-        if reduction != 'mean':
-            raise ValueError(f"{type(self).__name__} is defined on the batch: reduction must be 'mean', "
-                             f'got {reduction!r}')
-        self.loss_weight = loss_weight
-        self.reduction = reduction
+        # defined on the batch: 'mean' is the only reduction
+        super().__init__(loss_weight, reduction, loss_name, reductions=('mean',))
         self.ignore_index = ignore_index
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        """Name under which mmseg logs this loss."""
-        return self._loss_name
 
     def _check(self, weight, avg_factor, reduction_override) -> None:
         if weight is not None:

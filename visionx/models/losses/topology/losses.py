@@ -3,9 +3,8 @@
 All take logits (B, C, H, W) — C = 2 (softmax, as in TopoMortar) or C = 1 (sigmoid) — and integer labels
 (B, H, W) or soft labels (B, C, H, W).  Where a method is defined in 3D (CE+Dice, clDice, Skeleton Recall,
 region-wise) (B, C, D, H, W) works too.  Each has a functional core (``*_loss``) and a thin registered
-module.  Scheduled terms (Warping, TopoLoss) live in :mod:`.topology_warping` and
-:mod:`.topology_persistence`; the TOPO loss (Oner et al., distance regression + windowed MALIS) in
-:mod:`.topology_malis`.
+module.  Scheduled terms (Warping, the persistent-homology TopoLoss) live in :mod:`.warping` and
+:mod:`.persistence`; the TOPO loss (Oner et al., distance regression + windowed MALIS) in :mod:`.malis`.
 
 Reference: J. M. Valverde et al., "TopoMortar", BMVC 2025 (arXiv 2503.03365), and the papers of each loss.
 """
@@ -17,13 +16,13 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from visionx.registry import MODELS
-from .topology_common import (TopologyLossBase, ce_term, dice_term, edt, hard_labels, prepare,
+from .common import (TopologyLossBase, ce_term, dice_term, edt, hard_labels, prepare,
                               soft_skeleton, topological_skeleton, tubed_skeleton)
 
 __all__ = [
     'ce_dice_loss', 'cldice_loss', 'skeleton_recall_loss', 'cbdice_loss', 'region_wise_loss',
     'CEDiceLoss', 'clDiceLoss', 'SkeletonRecallLoss', 'cbDiceLoss', 'RegionWiseLoss',
-    'WarpingLoss', 'TopoLoss', 'TOPOLoss'
+    'WarpingLoss', 'PersistentHomologyLoss', 'ConnectivityMALISLoss', 'TopoLoss', 'TOPOLoss'
 ]
 
 # -- CE + Dice -------------------------------------------------------------------------------------
@@ -389,6 +388,6 @@ class RegionWiseLoss(TopologyLossBase):
 
 
 # Scheduled / persistent-homology losses live in their own modules; importing them registers them.
-from .topology_persistence import TopoLoss  # noqa: E402
-from .topology_warping import WarpingLoss  # noqa: E402
-from .topology_malis import TOPOLoss  # noqa: E402
+from .persistence import PersistentHomologyLoss, TopoLoss  # noqa: E402
+from .warping import WarpingLoss  # noqa: E402
+from .malis import ConnectivityMALISLoss, TOPOLoss  # noqa: E402

@@ -19,6 +19,8 @@ lock-step over all windows of a batch with numpy); no code of ``TuragaLab/malis`
 """
 from __future__ import annotations
 
+import warnings
+
 from typing import Sequence
 
 import numpy as np
@@ -28,10 +30,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import minimum_spanning_tree
 
 from visionx.registry import MODELS
-from .topology_common import TopologyLossBase, edt, hard_labels, prepare
+from .common import TopologyLossBase, edt, hard_labels, prepare
 
 __all__ = ['grid_edges', 'malis_pair_counts', 'malis_node_weights', 'topo_regions', 'topo_label_maps',
-           'topo_malis_maps', 'topo_malis_loss', 'TOPOLoss']
+           'topo_malis_maps', 'topo_malis_loss', 'ConnectivityMALISLoss']
 
 # -- graph and MALIS pair counts -------------------------------------------------------------------
 
@@ -422,13 +424,17 @@ def _foreground(pred: torch.Tensor, target: torch.Tensor, ignore_index: int | No
 
 
 @MODELS.register_module()
-class TOPOLoss(TopologyLossBase):
+class ConnectivityMALISLoss(TopologyLossBase):
     """TopoMortar's TOPO loss (Oner et al., TPAMI 2021): distance regression + windowed MALIS.
+
+    Called ``TOPOLoss`` in VisionX before 2026-11 (``MSETopoWinLoss`` in the official code); that name
+    differed from ``TopoLoss`` (:class:`~visionx.models.losses.topology.persistence.PersistentHomologyLoss`)
+    only in case and is kept as a deprecated alias.
 
     The network must output one channel (``MonaiDynUNet(out_channels=1)``); predict with
     ``DeepSupervisionSegmentor(binary_threshold=1e-5)`` (foreground where the output exceeds 1e-5).
     See :func:`topo_malis_loss` for the arguments.  The loss has no schedule: under deep supervision it
-    acts on every output, as in TopoMortar (only TopoLoss and Warping are gated).  Label-derived maps are
+    acts on every output, as in TopoMortar (only PersistentHomologyLoss and Warping are gated).  Label-derived maps are
     computed once per label tensor and shared by the outputs.
 
     3-D volumes (B, 1, D, H, W) use the authors' projection extension (see :func:`topo_malis_loss`).
@@ -468,7 +474,7 @@ class TOPOLoss(TopologyLossBase):
         self._check(weight, avg_factor, reduction_override)
         ii = self._ignore(ignore_index)
         if pred.dim() not in (4, 5) or pred.shape[1] != 1:
-            raise ValueError(f'TOPOLoss regresses a distance map: pred must be (B, 1, H, W) or (B, 1, D, H, W) '
+            raise ValueError(f'ConnectivityMALISLoss regresses a distance map: pred must be (B, 1, H, W) or (B, 1, D, H, W) '
                              f'(DynUNet with out_channels=1), got shape {tuple(pred.shape)}')
         maps = self._label_cached(target, lambda: topo_label_maps(
             _foreground(pred, target, ii)[0], self.d_max, self.dilate_iterations, self.gt_cost,
@@ -477,3 +483,13 @@ class TOPOLoss(TopologyLossBase):
             pred, target, self.alpha, self.d_max, self.d_min, self.window, self.dilate_iterations,
             self.mse_weights, self.pos_weight, self.gt_cost, self.connectivity, ii, label_maps=maps,
             projection_axes=self.projection_axes, region_scope=self.region_scope)
+
+
+@MODELS.register_module(name='TOPOLoss')
+class TOPOLoss(ConnectivityMALISLoss):
+    """Deprecated alias of :class:`ConnectivityMALISLoss` (the name differed from TopoLoss's only in case)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        warnings.warn("loss type 'TOPOLoss' is deprecated; use 'ConnectivityMALISLoss' (same loss)",
+                      DeprecationWarning, stacklevel=2)
+        super().__init__(*args, **kwargs)

@@ -1,10 +1,12 @@
-"""Persistent-homology TopoLoss (Hu et al., "Topology-Preserving Deep Image Segmentation", NeurIPS 2019)
-as compared in TopoMortar: ``L = CE + lam * L_topo`` with the topology term on after 70 % of training.
+"""``PersistentHomologyLoss``: the persistent-homology "TopoLoss" of Hu et al. ("Topology-Preserving Deep
+Image Segmentation", NeurIPS 2019) as compared in TopoMortar: ``L = CE + lam * L_topo`` with the topology term on after 70 % of training.
 
 Needs ``gudhi`` (``pip install gudhi``, listed in requirements/runtime.txt); the module imports without it
 and the loss raises an ``ImportError`` with that hint when called.
 """
 from __future__ import annotations
+
+import warnings
 
 import itertools
 
@@ -12,14 +14,14 @@ import numpy as np
 import torch
 
 from visionx.registry import MODELS
-from .topology_common import TopologyLossBase, ce_term, gate_open, hard_labels, prepare
+from .common import TopologyLossBase, ce_term, gate_open, hard_labels, prepare
 
 
 def _gudhi():
     try:
         import gudhi
     except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError('TopoLoss needs persistent homology from gudhi: `pip install gudhi` '
+        raise ImportError('PersistentHomologyLoss needs persistent homology from gudhi: `pip install gudhi` '
                           '(listed in requirements/runtime.txt)') from err
     return gudhi
 
@@ -186,8 +188,12 @@ def topo_loss(logits: torch.Tensor, target: torch.Tensor, lam: float = 100.0, to
 
 
 @MODELS.register_module()
-class TopoLoss(TopologyLossBase):
+class PersistentHomologyLoss(TopologyLossBase):
     """CE + persistent-homology topology loss, gated by the training schedule (see :func:`topo_loss`).
+
+    Called ``TopoLoss`` in TopoMortar and in VisionX before 2026-11; that name differs from TOPO's
+    (:class:`~visionx.models.losses.topology.malis.ConnectivityMALISLoss`) only in case and is kept as a
+    deprecated alias.
 
     Args:
         lam: weight of the topology term (TopoMortar: 100).
@@ -216,3 +222,13 @@ class TopoLoss(TopologyLossBase):
         return self.loss_weight * topo_loss(pred, target, self.lam, self.topo_size, self.pers_thresh,
                                             self.pers_thresh_perfect, active, self.official,
                                             self._ignore(ignore_index))
+
+
+@MODELS.register_module(name='TopoLoss')
+class TopoLoss(PersistentHomologyLoss):
+    """Deprecated alias of :class:`PersistentHomologyLoss` (the name differed from TOPO's only in case)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        warnings.warn("loss type 'TopoLoss' is deprecated; use 'PersistentHomologyLoss' (same loss)",
+                      DeprecationWarning, stacklevel=2)
+        super().__init__(*args, **kwargs)

@@ -14,8 +14,8 @@ import torch
 from scipy import ndimage
 
 from visionx.registry import MODELS
-from .topology_common import TopologyLossBase, dice_term, gate_open, hard_labels, prepare
-from .topology_digital import homotopic_warp
+from .common import TopologyLossBase, dice_term, gate_open, hard_labels, prepare
+from .digital import homotopic_warp
 
 
 def critical_mask(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:

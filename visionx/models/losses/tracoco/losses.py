@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from visionx.registry import MODELS
+from ..utils import BaseLoss
 
 Box = Sequence[tuple[int, int]]  # ((x0, x1), (y0, y1), (z0, z1)) in a crop's local coordinates
 
@@ -158,7 +159,7 @@ def cbc_loss(logits: torch.Tensor, peer_logits: torch.Tensor, tau_pos: float = 0
 
 
 @MODELS.register_module()
-class TraCoCoSupLoss(nn.Module):
+class TraCoCoSupLoss(BaseLoss):
     """Registered wrapper of :func:`ce_dice_loss` (TraCoCo's supervised loss).
 
     Args:
@@ -170,19 +171,15 @@ class TraCoCoSupLoss(nn.Module):
 
     def __init__(self, fg_class: int = 1, eps: float = 1e-5, loss_weight: float = 1.0,
                  loss_name: str = 'loss_sup') -> None:
-        super().__init__()
-        self.fg_class, self.eps, self.loss_weight, self._loss_name = fg_class, eps, loss_weight, loss_name
+        super().__init__(loss_weight, 'mean', loss_name, reductions=('mean',))
+        self.fg_class, self.eps = fg_class, eps
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.loss_weight * ce_dice_loss(logits, target, self.fg_class, self.eps)
 
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
-
 
 @MODELS.register_module()
-class TranslationConsistencyLoss(nn.Module):
+class TranslationConsistencyLoss(BaseLoss):
     """Registered wrapper of :func:`translation_consistency_loss` on the overlap of two views.
 
     Args:
@@ -194,24 +191,17 @@ class TranslationConsistencyLoss(nn.Module):
 
     def __init__(self, clamp_logits: bool = True, reduction: str = 'sum', loss_weight: float = 0.3,
                  loss_name: str = 'loss_trans') -> None:
-        super().__init__()
-        if reduction not in ('sum', 'mean'):
-            raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
-        self.clamp_logits, self.reduction, self.loss_weight = clamp_logits, reduction, loss_weight
-        self._loss_name = loss_name
+        super().__init__(loss_weight, reduction, loss_name, reductions=('sum', 'mean'))
+        self.clamp_logits = clamp_logits
 
     def forward(self, logits_main: torch.Tensor, logits_trans: torch.Tensor, boxes_main: Sequence[Box],
                 boxes_trans: Sequence[Box]) -> torch.Tensor:
         pairs = overlap_logits(logits_main, logits_trans, boxes_main, boxes_trans, self.clamp_logits)
         return self.loss_weight * translation_consistency_loss(pairs, self.reduction).to(logits_main)
 
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
-
 
 @MODELS.register_module()
-class CBCLoss(nn.Module):
+class CBCLoss(BaseLoss):
     """Registered wrapper of :func:`cbc_loss` (cross-model confident BCE, τ⁺ = 0.65, τ⁻ = 0.1).
 
     Args:
@@ -223,14 +213,10 @@ class CBCLoss(nn.Module):
 
     def __init__(self, tau_pos: float = 0.65, tau_neg: float = 0.1, loss_weight: float = 1.0,
                  loss_name: str = 'loss_cbc') -> None:
-        super().__init__()
+        super().__init__(loss_weight, 'mean', loss_name, reductions=('mean',))
         if not 0 <= tau_neg <= tau_pos <= 1:
             raise ValueError(f'need 0 <= tau_neg <= tau_pos <= 1, got {tau_neg}, {tau_pos}')
-        self.tau_pos, self.tau_neg, self.loss_weight, self._loss_name = tau_pos, tau_neg, loss_weight, loss_name
+        self.tau_pos, self.tau_neg = tau_pos, tau_neg
 
     def forward(self, logits: torch.Tensor, peer_logits: torch.Tensor) -> torch.Tensor:
         return self.loss_weight * cbc_loss(logits, peer_logits, self.tau_pos, self.tau_neg)
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name

@@ -1,0 +1,86 @@
+"""Convert an official GridFormer checkpoint (list17/GridFormer ``model.pt`` / ``model_best.pt``) to VisionX.
+
+The official checkpoints are ``{'model': state_dict, 'optimizer': ..., 'epoch_it': ..., ...}`` written by
+``CheckpointIO``; keys may carry the ``module.`` prefix of ``nn.DataParallel``.  Parameter names inside each
+layer are the same in VisionX; only the containers are renamed:
+
+=====================================  ==========================================
+official                               VisionX
+=====================================  ==========================================
+``encoder.unet.down_convs.<i>.``       ``encoder.unet.down_levels.<i>.``
+``encoder.unet.up_convs.<i>.``         ``encoder.unet.up_levels.<i>.``
+``<2D level>.conv_q.0.``               ``<2D level>.conv_q.``
+``encoder.unet3d.encoders.<i>.``       ``encoder.unet.encoders.<i>.``
+``encoder.unet3d.decoders.<i>.``       ``encoder.unet.decoders.<i>.``
+``encoder.fc_pos.``, ``decoder.*``      unchanged
+=====================================  ==========================================
+
+Used by ``tools/model_converters/gridformer_official_to_visionx.py`` (a thin wrapper of :func:`convert_file`).
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+
+from visionx.utils import atomic_path
+
+__all__ = ['convert_key', 'convert_state_dict', 'load_official', 'convert_file']
+
+_RULES = [
+    (re.compile(r'^encoder\.unet\.down_convs\.(\d+)\.conv_q\.0\.'), r'encoder.unet.down_levels.\1.conv_q.'),
+    (re.compile(r'^encoder\.unet\.up_convs\.(\d+)\.conv_q\.0\.'), r'encoder.unet.up_levels.\1.conv_q.'),
+    (re.compile(r'^encoder\.unet\.down_convs\.'), 'encoder.unet.down_levels.'),
+    (re.compile(r'^encoder\.unet\.up_convs\.'), 'encoder.unet.up_levels.'),
+    (re.compile(r'^encoder\.unet3d\.'), 'encoder.unet.'),
+]
+
+
+def convert_key(key: str) -> str:
+    """VisionX name of an official parameter / buffer name."""
+    key = key[len('module.'):] if key.startswith('module.') else key
+    for pattern, repl in _RULES:
+        key, n = pattern.subn(repl, key)
+        if n:
+            break
+    return key
+
+
+def convert_state_dict(official: dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
+    """Rename every key of an official state dict (raises ``ValueError`` on a name outside the model)."""
+    out = OrderedDict()
+    for key, value in official.items():
+        new = convert_key(key)
+        if not new.startswith(('encoder.', 'decoder.')):
+            raise ValueError(f'unexpected key {key!r} in the official state dict (expected encoder.* / decoder.*)')
+        out[new] = value
+    return out
+
+
+def load_official(path: str | Path) -> dict[str, torch.Tensor]:
+    """The model state dict of an official checkpoint (``{'model': ...}`` or a bare state dict)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'{path} not found (expected an official GridFormer model.pt)')
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:
+        raise ValueError(f'{path} is not a readable torch checkpoint ({err})') from err
+    state = ckpt.get('model', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise ValueError(f"{path}: expected {{'model': state_dict}} or a state dict of tensors")
+    return state
+
+
+def convert_file(src: str | os.PathLike, dst: str | os.PathLike) -> int:
+    """Convert the official checkpoint at ``src`` into a VisionX checkpoint at ``dst`` (atomically).
+
+    Returns the number of tensors written.
+    """
+    state = convert_state_dict(load_official(src))
+    with atomic_path(dst) as tmp:
+        torch.save(dict(state_dict=state, meta=dict(converted_from=str(src))), tmp)
+    return len(state)
