@@ -9,8 +9,10 @@ MMEngine 0.10.7 assumes CUDA for distributed runs in two places:
   module whose parameters live on the CPU, VisionX passes ``device_ids=None``.
 
 It also registers :class:`~visionx.engine.hooks.RNGStateHook` in every run, so that ``--resume``
-continues the random streams where the interrupted run left them.  Everything else (hooks, loops,
-checkpointing, resume) is MMEngine's own.
+continues the random streams where the interrupted run left them, and builds a plain
+``IterBasedTrainLoop`` as :class:`~visionx.engine.loops.ResumableIterBasedTrainLoop`.  Everything else
+(hooks, loops, checkpointing, resume) is MMEngine's own.  :func:`build_runner` builds it as MMSeg's tools
+do (``RUNNERS.build(cfg)``; ``configs/_base_/default_runtime.py`` sets ``runner_type``).
 """
 from __future__ import annotations
 
@@ -55,6 +57,12 @@ def resumable_train_loop_cfg(loop_cfg: dict) -> dict:
 
     ``type='IterBasedTrainLoop'`` (any name that resolves to MMEngine's class) and the type-less form
     ``by_epoch=False`` are rewritten; every other config is returned unchanged (not copied).
+
+    Args:
+        loop_cfg: ``train_cfg`` as given to ``Runner.build_train_loop``.
+
+    Returns:
+        A new dict with ``type=ResumableIterBasedTrainLoop``, or ``loop_cfg`` itself.
     """
     from mmengine.registry import LOOPS
     from mmengine.runner import IterBasedTrainLoop
@@ -78,7 +86,7 @@ def build_runner(cfg: Config) -> Runner:
     """Build the runner of ``cfg`` as MMSegmentation's tools do.
 
     ``RUNNERS.build(cfg)`` when the config names a ``runner_type`` (``configs/_base_/default_runtime.py``
-    sets ``VisionXRunner``), otherwise :class:`VisionXRunner`, so RNG-state checkpointing and CPU DDP are
+    sets ``visionx.VisionXRunner``), otherwise :class:`VisionXRunner`, so RNG-state checkpointing and CPU DDP are
     always on.
     """
     if 'runner_type' in cfg:
