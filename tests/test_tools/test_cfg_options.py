@@ -230,3 +230,15 @@ def test_plain_iteration_loops_are_configured_as_resumable():
     for unchanged in (dict(by_epoch=True, max_epochs=2), dict(type='EpochBasedTrainLoop', max_epochs=2),
                       dict(type='SelfDistillationLoop', rounds=2, iters_per_round=3)):
         assert resumable_train_loop_cfg(unchanged) is unchanged
+
+
+def test_dataset_file_checks_raise_user_errors(tmp_path):
+    from visionx.datasets.reconstruction.io import load_npz
+    from visionx.datasets.topomortar.dataset import TopoMortarDataset
+    with pytest.raises(UserFileNotFoundError, match='missing.npz not found'):
+        load_npz(tmp_path / 'missing.npz', ('points',))
+    (tmp_path / 'bad.npz').write_text('not a zip archive')
+    with pytest.raises(DataFormatError, match='bad.npz is not a readable .npz'):
+        load_npz(tmp_path / 'bad.npz', ('points',))
+    with pytest.raises(ConfigError, match="split must be one of"):
+        TopoMortarDataset(data_root=str(tmp_path), split='training')
