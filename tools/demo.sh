@@ -15,7 +15,7 @@ train_and_test() {  # NAME CONFIG
   "$PY" tools/train.py "$cfg" --work-dir "$WORK/$name"
   step "$name: evaluate"
   "$PY" tools/test.py "$cfg" "$(cat "$WORK/$name/last_checkpoint")" --work-dir "$WORK/$name" \
-    --out "$WORK/$name/metrics.json"
+    --out-metrics "$WORK/$name/metrics.json" --out "$WORK/$name/predictions"
 }
 
 if want gridformer; then
