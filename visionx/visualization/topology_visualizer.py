@@ -8,7 +8,7 @@ import numpy as np
 from mmseg.visualization import SegLocalVisualizer
 from scipy import ndimage
 
-from visionx.evaluation.metrics.topology import betti_numbers
+from visionx.utils.topology import betti_numbers
 from visionx.registry import VISUALIZERS
 from visionx.utils import atomic_path
 
