@@ -8,7 +8,7 @@ import yaml
 from mmengine.registry import init_default_scope
 
 from visionx.datasets.reconstruction import (BoundaryPointsFilter, PackOccupancyInputs, PointcloudNoise,
-                                             ShapeNetOccupancyDataset, SubsamplePointcloud, SubsamplePoints,
+                                             ShapeNetDataset, SubsamplePointcloud, SubsamplePoints,
                                              SyntheticRoomsDataset, boundary_mask)
 from visionx.datasets.reconstruction.io import load_query_points
 
@@ -47,13 +47,13 @@ def test_shapenet_dataset_and_pipeline(demo_root):
     init_default_scope('visionx')
     pipeline = [dict(type='SubsamplePointcloud', num_points=300), dict(type='PointcloudNoise', stddev=0.005),
                 dict(type='SubsamplePoints', num_points=128), dict(type='PackOccupancyInputs')]
-    ds = ShapeNetOccupancyDataset(str(demo_root / 'gridformer'), split='train', pipeline=pipeline)
+    ds = ShapeNetDataset(str(demo_root / 'gridformer'), split='train', pipeline=pipeline)
     assert len(ds) == 9 and ds.metainfo['class_names'] == ('sphere', 'box', 'torus')
     out = ds[0]
     assert out['inputs'].shape == (300, 3)
     assert out['data_samples']['points'].shape == (128, 3)
     assert set(out['data_samples']['points_occ'].unique().tolist()) <= {0.0, 1.0}
-    val = ShapeNetOccupancyDataset(str(demo_root / 'gridformer'), split='val', with_iou=True,
+    val = ShapeNetDataset(str(demo_root / 'gridformer'), split='val', with_iou=True,
                                    with_surface=True, test_mode=True,
                                    pipeline=[dict(type='SubsamplePointcloud', num_points=50),
                                              dict(type='PackOccupancyInputs', generate_mesh=True)])
@@ -130,12 +130,12 @@ def test_synthetic_rooms_multi_files(tmp_path):
 
 def test_bad_files(tmp_path):
     with pytest.raises(FileNotFoundError, match='Occupancy-Networks'):
-        ShapeNetOccupancyDataset(str(tmp_path / 'nope'))
+        ShapeNetDataset(str(tmp_path / 'nope'))
     cat = tmp_path / 'c1'
     (cat / 'm1').mkdir(parents=True)
     (cat / 'train.lst').write_text('m1\n')
     (cat / 'm1' / 'pointcloud.npz').write_bytes(b'not a zip')
-    ds = ShapeNetOccupancyDataset(str(tmp_path), pipeline=[])
+    ds = ShapeNetDataset(str(tmp_path), pipeline=[])
     with pytest.raises(ValueError, match='pointcloud.npz'):
         ds[0]
     np.savez(cat / 'm1' / 'pointcloud.npz', points=np.zeros((8, 3)), normals=np.zeros((8, 3)))

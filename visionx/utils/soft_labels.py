@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import DataFormatError, UserFileNotFoundError
 from .io import atomic_path
 
 SOFT_LABEL_KEY = 'gt_soft_seg'
@@ -34,13 +35,13 @@ def check_soft_label(probs: np.ndarray, where: str = 'soft label', atol: float =
         atol: tolerance of the range and sum checks.
     """
     if probs.ndim != 3 or probs.shape[0] < 2:
-        raise ValueError(f'{where}: expected a (C, H, W) probability map with C >= 2, got shape {probs.shape}')
+        raise DataFormatError(f'{where}: expected a (C, H, W) probability map with C >= 2, got shape {probs.shape}')
     if not np.isfinite(probs).all() or probs.min() < -atol or probs.max() > 1 + atol:
-        raise ValueError(f'{where}: probabilities must lie in [0, 1], got values in '
+        raise DataFormatError(f'{where}: probabilities must lie in [0, 1], got values in '
                          f'[{float(np.nanmin(probs))}, {float(np.nanmax(probs))}]')
     err = float(np.abs(probs.sum(0) - 1).max())
     if err > atol:
-        raise ValueError(f'{where}: probabilities must sum to 1 over the {probs.shape[0]} channels '
+        raise DataFormatError(f'{where}: probabilities must sum to 1 over the {probs.shape[0]} channels '
                          f'(largest deviation {err:.3g})')
 
 
@@ -53,7 +54,7 @@ def save_soft_label(path: str | os.PathLike, probs: np.ndarray) -> None:
     """
     path = Path(path)
     if path.suffix != '.npy':
-        raise ValueError(f'soft labels are .npy files, got {path}')
+        raise DataFormatError(f'soft labels are .npy files, got {path}')
     probs = np.ascontiguousarray(probs, dtype=np.float32)
     check_soft_label(probs, str(path))
     with atomic_path(path) as tmp:
@@ -72,7 +73,7 @@ def load_soft_label(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f'soft label {path} not found: expected a float32 (C, H, W) .npy of the '
+        raise UserFileNotFoundError(f'soft label {path} not found: expected a float32 (C, H, W) .npy of the '
                                 'previous self-distillation round\'s softmax for this training image')
     probs = np.load(path, allow_pickle=False)
     check_soft_label(probs, str(path))

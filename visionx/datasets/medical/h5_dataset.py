@@ -22,6 +22,7 @@ import os.path as osp
 from mmengine.dataset import BaseDataset
 
 from visionx.registry import DATASETS
+from visionx.utils.deprecation import register_deprecated_alias
 from visionx.utils.errors import ConfigError, DataFormatError, UserFileNotFoundError
 
 
@@ -93,16 +94,16 @@ class LAHeartDataset(MedicalH5Dataset):
 
 
 @DATASETS.register_module()
-class PancreasH5Dataset(MedicalH5Dataset):
-    """NIH Pancreas-CT, MC-Net+ pre-processing: ``data/<id>_norm.h5``."""
+class PancreasDataset(MedicalH5Dataset):
+    """NIH Pancreas-CT, MC-Net+ pre-processing: ``data/<id>_norm.h5`` (``PancreasH5Dataset`` before 2026-11)."""
 
     def __init__(self, file_template: str = '{case}_norm.h5', **kwargs) -> None:
         super().__init__(file_template=file_template, **kwargs)
 
 
 @DATASETS.register_module()
-class BraTS19H5Dataset(MedicalH5Dataset):
-    """BraTS 2019, single-channel whole-tumour protocol: ``data/<id>.h5``.
+class BraTS19Dataset(MedicalH5Dataset):
+    """BraTS 2019, single-channel whole-tumour protocol: ``data/<id>.h5`` (``BraTS19H5Dataset`` before 2026-11).
 
     The official training script validates on ``val.list``, which is not in the official repository;
     point ``split_file`` at ``test.list`` (or your own list) instead.
@@ -110,3 +111,8 @@ class BraTS19H5Dataset(MedicalH5Dataset):
 
     def __init__(self, file_template: str = '{case}.h5', **kwargs) -> None:
         super().__init__(file_template=file_template, **kwargs)
+
+
+# Dataset classes are named after their benchmark; the old names carried the file format.
+PancreasH5Dataset = register_deprecated_alias(DATASETS, PancreasDataset, 'PancreasH5Dataset')
+BraTS19H5Dataset = register_deprecated_alias(DATASETS, BraTS19Dataset, 'BraTS19H5Dataset')

@@ -98,3 +98,48 @@ def make_demo(root: Path, seed: int = 0, small: bool = False) -> None:
     for split, names in splits.items():
         # Official lists end with an empty line.
         (root / f'{split}.list').write_text('\n'.join(names) + '\n')
+
+
+#: Official file naming and case lists of the three TraCoCo benchmarks (see ``h5_dataset.py``):
+#: folder -> (file of case ``<id>`` under ``data/``, training list, evaluation list).
+BENCHMARK_LAYOUTS: dict[str, tuple[str, str, str]] = {
+    'LA': ('{case}/mri_norm2.h5', 'train.list', 'eval.list'),
+    'Pancreas': ('{case}_norm.h5', 'train.list', 'eval.list'),
+    'BraTS19': ('{case}.h5', 'train.list', 'test.list'),
+}
+
+
+def make_benchmark_layout(root: Path, name: str, n_train: int, n_eval: int, seed: int = 0,
+                          shape: tuple[int, int, int] = (24, 24, 16)) -> None:
+    """Write tiny synthetic cases in the official on-disk layout of benchmark ``name`` under ``root``.
+
+    The official lists hold 80 (LA), 62 (Pancreas) and 249 (BraTS19) training cases; configs label up to 50
+    of them, so ``n_train`` must be at least the largest ``labeled_num`` a config uses.  Volumes are small
+    (``shape`` plus up to 2 voxels per axis) because only the layout is exercised.
+
+    Args:
+        root: Output folder (gets ``data/`` and the two lists).
+        name: ``'LA'``, ``'Pancreas'`` or ``'BraTS19'``.
+        n_train: Number of training cases.
+        n_eval: Number of evaluation cases.
+        seed: Random seed.
+        shape: Base volume shape (X, Y, Z).
+    """
+    import h5py
+    if name not in BENCHMARK_LAYOUTS:
+        raise KeyError(f'unknown TraCoCo benchmark {name!r}; known: {sorted(BENCHMARK_LAYOUTS)}')
+    template, train_list, eval_list = BENCHMARK_LAYOUTS[name]
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    splits = {train_list: [f'{name.lower()}_train_{i:03d}' for i in range(n_train)],
+              eval_list: [f'{name.lower()}_eval_{i:03d}' for i in range(n_eval)]}
+    for names in splits.values():
+        for case in names:
+            image, label = make_volume(tuple(np.asarray(shape) + rng.integers(0, 3, 3)), rng)
+            out = root / 'data' / template.format(case=case)
+            with atomic_path(out) as tmp:
+                with h5py.File(tmp, 'w') as f:
+                    f.create_dataset('image', data=image)
+                    f.create_dataset('label', data=label)
+    for list_name, names in splits.items():
+        (root / list_name).write_text('\n'.join(names) + '\n')

@@ -10,14 +10,15 @@ import yaml
 from mmengine.dataset import BaseDataset
 
 from visionx.registry import DATASETS
+from visionx.utils.deprecation import register_deprecated_alias
 from visionx.utils.errors import ConfigError, DataFormatError, UserFileNotFoundError
 
 from .io import load_query_points, load_surface
 
 
 @DATASETS.register_module()
-class ShapeNetOccupancyDataset(BaseDataset):
-    """ShapeNet in the Occupancy-Networks layout::
+class ShapeNetDataset(BaseDataset):
+    """ShapeNet in the Occupancy-Networks layout (``ShapeNetOccupancyDataset`` before 2026-11)::
 
         data_root/metadata.yaml                  # {synset: {id, name}} (optional)
         data_root/<synset>/{train,val,test}.lst  # one model id per line
@@ -132,7 +133,7 @@ class ShapeNetOccupancyDataset(BaseDataset):
 
 
 @DATASETS.register_module()
-class SyntheticRoomsDataset(ShapeNetOccupancyDataset):
+class SyntheticRoomsDataset(ShapeNetDataset):
     """ConvONet's Synthetic Indoor Scenes::
 
         data_root/rooms_0X/{train,val,test}.lst
@@ -147,7 +148,7 @@ class SyntheticRoomsDataset(ShapeNetOccupancyDataset):
     Args:
         multi_files: Number of re-samplings per scene.
         boundary_dir: Relative to ``points_iou/`` (``'boundary0.08'``).
-        **kwargs: See :class:`ShapeNetOccupancyDataset`.
+        **kwargs: See :class:`ShapeNetDataset`.
     """
 
     def __init__(self, data_root: str, multi_files: int = 10, **kwargs) -> None:
@@ -164,3 +165,7 @@ class SyntheticRoomsDataset(ShapeNetOccupancyDataset):
         if self.boundary_dir is not None:
             files['boundary'] = model_dir / 'points_iou' / self.boundary_dir / f'boundary_points_{i:02d}.npz'
         return files
+
+
+# Dataset classes are named after their benchmark (one scheme across VisionX).
+ShapeNetOccupancyDataset = register_deprecated_alias(DATASETS, ShapeNetDataset, 'ShapeNetOccupancyDataset')

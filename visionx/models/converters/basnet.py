@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from visionx.utils import atomic_path
+from visionx.utils.errors import DataFormatError, UserFileNotFoundError
 
 __all__ = ['convert_official_basnet', 'is_official_basnet', 'check_complete', 'convert_file']
 
@@ -82,7 +83,7 @@ def convert_official_basnet(state: Mapping[str, Tensor]) -> OrderedDict[str, Ten
         else:
             unmapped.append(key)
     if unmapped:
-        raise ValueError(f'{len(unmapped)} keys are not official BASNet parameters, e.g. {unmapped[:5]}; '
+        raise DataFormatError(f'{len(unmapped)} keys are not official BASNet parameters, e.g. {unmapped[:5]}; '
                          'expected the state dict saved by xuebinqin/BASNet (basnet.pth)')
     return out
 
@@ -94,7 +95,7 @@ def check_complete(state: dict) -> None:
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith('num_batches_tracked')]
     if missing or unexpected:
-        raise ValueError(f'converted state dict does not match BASNet: missing {missing[:5]}, '
+        raise DataFormatError(f'converted state dict does not match BASNet: missing {missing[:5]}, '
                          f'unexpected {unexpected[:5]}')
 
 
@@ -106,10 +107,13 @@ def convert_file(src: str | os.PathLike, dst: str | os.PathLike) -> int:
     """
     src = Path(src)
     if not src.is_file():
-        raise FileNotFoundError(f'{src} not found (expected the official basnet.pth state dict)')
-    state = torch.load(src, map_location='cpu', weights_only=True)
+        raise UserFileNotFoundError(f'{src} not found (expected the official basnet.pth state dict)')
+    try:
+        state = torch.load(src, map_location='cpu', weights_only=True)
+    except Exception as err:  # not a torch file, truncated, or pickled objects the safe loader refuses
+        raise DataFormatError(f'{src} is not a readable torch state dict ({err})') from err
     if not isinstance(state, dict):
-        raise ValueError(f'{src} does not hold a state dict (got {type(state).__name__})')
+        raise DataFormatError(f'{src} does not hold a state dict (got {type(state).__name__})')
     converted = convert_official_basnet(state)
     check_complete(converted)
     with atomic_path(dst) as tmp:

@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from visionx.utils import atomic_path
+from visionx.utils.errors import DataFormatError, UserFileNotFoundError
 
 __all__ = ['convert_key', 'convert_state_dict', 'load_official', 'convert_file']
 
@@ -55,7 +56,7 @@ def convert_state_dict(official: dict[str, torch.Tensor]) -> 'OrderedDict[str, t
     for key, value in official.items():
         new = convert_key(key)
         if not new.startswith(('encoder.', 'decoder.')):
-            raise ValueError(f'unexpected key {key!r} in the official state dict (expected encoder.* / decoder.*)')
+            raise DataFormatError(f'unexpected key {key!r} in the official state dict (expected encoder.* / decoder.*)')
         out[new] = value
     return out
 
@@ -64,14 +65,14 @@ def load_official(path: str | Path) -> dict[str, torch.Tensor]:
     """The model state dict of an official checkpoint (``{'model': ...}`` or a bare state dict)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f'{path} not found (expected an official GridFormer model.pt)')
+        raise UserFileNotFoundError(f'{path} not found (expected an official GridFormer model.pt)')
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as err:
-        raise ValueError(f'{path} is not a readable torch checkpoint ({err})') from err
+        raise DataFormatError(f'{path} is not a readable torch checkpoint ({err})') from err
     state = ckpt.get('model', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
-        raise ValueError(f"{path}: expected {{'model': state_dict}} or a state dict of tensors")
+        raise DataFormatError(f"{path}: expected {{'model': state_dict}} or a state dict of tensors")
     return state
 
 

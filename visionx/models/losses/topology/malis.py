@@ -19,8 +19,6 @@ lock-step over all windows of a batch with numpy); no code of ``TuragaLab/malis`
 """
 from __future__ import annotations
 
-import warnings
-
 from typing import Sequence
 
 import numpy as np
@@ -30,6 +28,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import minimum_spanning_tree
 
 from visionx.registry import MODELS
+from visionx.utils.deprecation import register_deprecated_alias
 from .common import TopologyLossBase, edt, hard_labels, prepare
 
 __all__ = ['grid_edges', 'malis_pair_counts', 'malis_node_weights', 'topo_regions', 'topo_label_maps',
@@ -485,11 +484,4 @@ class ConnectivityMALISLoss(TopologyLossBase):
             projection_axes=self.projection_axes, region_scope=self.region_scope)
 
 
-@MODELS.register_module(name='TOPOLoss')
-class TOPOLoss(ConnectivityMALISLoss):
-    """Deprecated alias of :class:`ConnectivityMALISLoss` (the name differed from TopoLoss's only in case)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        warnings.warn("loss type 'TOPOLoss' is deprecated; use 'ConnectivityMALISLoss' (same loss)",
-                      DeprecationWarning, stacklevel=2)
-        super().__init__(*args, **kwargs)
+TOPOLoss = register_deprecated_alias(MODELS, ConnectivityMALISLoss, 'TOPOLoss')

@@ -6,14 +6,13 @@ and the loss raises an ``ImportError`` with that hint when called.
 """
 from __future__ import annotations
 
-import warnings
-
 import itertools
 
 import numpy as np
 import torch
 
 from visionx.registry import MODELS
+from visionx.utils.deprecation import register_deprecated_alias
 from .common import TopologyLossBase, ce_term, gate_open, hard_labels, prepare
 
 
@@ -224,11 +223,4 @@ class PersistentHomologyLoss(TopologyLossBase):
                                             self._ignore(ignore_index))
 
 
-@MODELS.register_module(name='TopoLoss')
-class TopoLoss(PersistentHomologyLoss):
-    """Deprecated alias of :class:`PersistentHomologyLoss` (the name differed from TOPO's only in case)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        warnings.warn("loss type 'TopoLoss' is deprecated; use 'PersistentHomologyLoss' (same loss)",
-                      DeprecationWarning, stacklevel=2)
-        super().__init__(*args, **kwargs)
+TopoLoss = register_deprecated_alias(MODELS, PersistentHomologyLoss, 'TopoLoss')
