@@ -10,7 +10,6 @@ from mmseg.registry import DATA_SAMPLERS as MMSEG_DATA_SAMPLERS
 from mmseg.registry import DATASETS as MMSEG_DATASETS
 from mmseg.registry import EVALUATOR as MMSEG_EVALUATOR
 from mmseg.registry import HOOKS as MMSEG_HOOKS
-from mmseg.registry import INFERENCERS as MMSEG_INFERENCERS
 from mmseg.registry import LOG_PROCESSORS as MMSEG_LOG_PROCESSORS
 from mmseg.registry import LOOPS as MMSEG_LOOPS
 from mmseg.registry import METRICS as MMSEG_METRICS
@@ -65,11 +64,10 @@ EVALUATOR = _child('evaluator', MMSEG_EVALUATOR, 'visionx.evaluation')
 VISUALIZERS = _child('visualizer', MMSEG_VISUALIZERS, 'visionx.visualization')
 VISBACKENDS = _child('vis_backend', MMSEG_VISBACKENDS, 'visionx.visualization')
 LOG_PROCESSORS = _child('log_processor', MMSEG_LOG_PROCESSORS, 'visionx.engine')
-INFERENCERS = _child('inferencer', MMSEG_INFERENCERS, 'visionx.apis')
 
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS',
     'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'TASK_UTILS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
     'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS', 'EVALUATOR', 'VISUALIZERS',
-    'VISBACKENDS', 'LOG_PROCESSORS', 'INFERENCERS'
+    'VISBACKENDS', 'LOG_PROCESSORS'
 ]

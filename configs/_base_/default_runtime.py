@@ -10,7 +10,7 @@ env_cfg = dict(
     # tools/train.py switches to 'gloo' when CUDA is not available (CPU DDP).
     dist_cfg=dict(backend='nccl'),
 )
-vis_backends = [dict(type='LocalVisBackend')]
+vis_backends = [dict(type='AtomicLocalVisBackend')]  # MMEngine's LocalVisBackend, images written atomically
 visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
