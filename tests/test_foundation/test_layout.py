@@ -119,3 +119,12 @@ def test_dataset_classes_follow_one_naming_scheme():
     for name in names:  # <Benchmark or family>Dataset, without the file format in the name
         assert name.endswith('Dataset') and 'H5Dataset' not in name.replace('MedicalH5Dataset', ''), name
         assert 'Occupancy' not in name, name
+
+
+def test_visualisation_registries_hold_something():
+    from visionx import registry
+    for name in ('VISUALIZERS', 'VISBACKENDS'):
+        reg = getattr(registry, name)
+        reg.import_from_location()
+        assert reg.module_dict, f'{name} is empty'
+    assert not hasattr(registry, 'INFERENCERS')  # VisionX has no mmengine inferencer: no empty registry
