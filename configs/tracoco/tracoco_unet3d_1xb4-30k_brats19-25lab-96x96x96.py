@@ -10,7 +10,7 @@ max_iters = 30000
 model = dict(
     backbone=dict(_delete_=True, type='MedicalUNet3D', in_channels=1, num_classes=2, base_channels=16,
                   norm='instance', dropout=0.3),
-    spatial_weight=0.3, entropy_weight=0.05, unsup_weight=1.0, rampup_iters=40 * (25 // 2),
+    trans_loss=dict(loss_weight=0.3), entropy_loss=dict(loss_weight=0.05), unsup_weight=1.0, rampup_iters=40 * (25 // 2),
     noise_range=0.05, noise_clamp=True,
     test_cfg=dict(patch_size=patch_size, strides=(16, 16, 16)))
 train_pipeline = [

@@ -7,7 +7,7 @@ patch_size = (96, 96, 96)
 max_iters = 10000
 
 model = dict(
-    spatial_weight=1.0, entropy_weight=0.1, unsup_weight=0.3, rampup_iters=40 * (6 // 2),
+    trans_loss=dict(loss_weight=1.0), entropy_loss=dict(loss_weight=0.1), unsup_weight=0.3, rampup_iters=40 * (6 // 2),
     noise_range=0.05, noise_clamp=True,
     test_cfg=dict(patch_size=patch_size, strides=(16, 16, 16)))
 train_pipeline = [

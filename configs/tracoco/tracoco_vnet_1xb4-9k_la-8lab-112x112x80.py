@@ -11,9 +11,9 @@ model = dict(
     num_classes=2,
     sup_loss=dict(type='TraCoCoSupLoss'),
     cbc_loss=dict(type='CBCLoss', tau_pos=0.65, tau_neg=0.1),
-    spatial_weight=0.3,
-    entropy_weight=0.1,
-    clamp_logits=True,          # official quirk: clamp raw logits to [1e-6, 1] before the softmax
+    # spatial_weight = 0.3; official quirk: clamp raw logits to [1e-6, 1] before the softmax (both overlap terms)
+    trans_loss=dict(type='TranslationConsistencyLoss', loss_weight=0.3, reduction='sum', clamp_logits=True),
+    entropy_loss=dict(type='OverlapNegEntropyLoss', loss_weight=0.1, clamp_logits=True),  # hyp = 0.1
     unsup_weight=0.3,           # 8 labelled -> 0.3; 16 / 32 labelled -> 1.0
     rampup_iters=40 * (8 // 2),  # 40 "epochs" of labeled_num // 2 iterations
     noise_range=0.2,

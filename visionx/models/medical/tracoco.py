@@ -6,10 +6,11 @@ Medical Images", arXiv 2203.14523 (IEEE TMI).  Facts and formulas: ``docs/METHOD
 Per iteration and per network k (the peer is k'), on a batch of labelled + unlabelled samples each
 carrying a main crop and a translated crop of the same volume::
 
-    L_k = L_sup + w(t) · [L_cbc + spatial_weight · L_trans + entropy_weight · R]
+    L_k = L_sup + w(t) · [L_cbc + spatial_weight · L_trans + hyp · R]
 
 with ``L_sup`` = 0.5 (CE + Dice) on the labelled samples (noisy main view), ``L_trans`` the KL between
-the two views' logits on their overlap, ``R`` the negative entropy on that overlap, ``L_cbc`` the confident
+the two views' logits on their overlap (``spatial_weight`` is the ``loss_weight`` of ``trans_loss``), ``R``
+the negative entropy on that overlap (``hyp`` is the ``loss_weight`` of ``entropy_loss``), ``L_cbc`` the confident
 cross-model BCE against the peer's pseudo-logits on the *clean* main view (for the second network the input
 and the pseudo-logits are CutMix'd), and ``w(t) = unsup_weight · exp(−5 (1 − min(t, T)/T)²)``.
 
@@ -36,7 +37,6 @@ from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from mmengine.structures import BaseDataElement
 
-from visionx.models.losses.tracoco import neg_entropy, overlap_logits, translation_consistency_loss
 from visionx.registry import MODELS
 
 from .cutmix import cutmix_3d
@@ -57,16 +57,20 @@ def sigmoid_rampup(t: float, length: float) -> float:
 class TraCoCo(BaseModel):
     """Two co-trained 3D networks with translation consistency and cross-model confident BCE.
 
+    The four losses are built from config; each is logged under its own ``loss_name`` (prefixed ``net1.`` /
+    ``net2.``), so the names must differ.
+
     Args:
         backbone: Config of one network (``VNet`` or ``MedicalUNet3D``); built twice, independently initialised.
         num_classes: Output classes.
-        sup_loss: Supervised loss config (``TraCoCoSupLoss``).
-        cbc_loss: Pseudo-label loss config (``CBCLoss``, τ⁺ = 0.65, τ⁻ = 0.1).
-        spatial_weight: Weight of the translation-consistency KL (0.3 LA / BraTS, 1.0 Pancreas).
-        entropy_weight: Weight ``hyp`` of the negative-entropy regulariser (0.1 LA / Pancreas, 0.05 BraTS).
-        translation_reduction: ``'sum'`` over samples (official) or ``'mean'``.
-        clamp_logits: Official quirk: clamp raw logits to [1e-6, 1] before the softmax in the
-            translation KL and the entropy term.  Kept on by default for parity.
+        sup_loss: Supervised loss config (``TraCoCoSupLoss``, on the labelled samples).
+        cbc_loss: Pseudo-label loss config (``CBCLoss``, τ⁺ = 0.65, τ⁻ = 0.1), scaled by ``w(t)``.
+        trans_loss: Translation-consistency loss config (``TranslationConsistencyLoss``), scaled by ``w(t)``;
+            its ``loss_weight`` is ``spatial_weight`` (0.3 LA / BraTS, 1.0 Pancreas), its ``reduction`` sums
+            (official) or averages over samples, its ``clamp_logits`` is the official clamp of the raw logits
+            to [1e-6, 1] before the softmax.
+        entropy_loss: Negative-entropy regulariser config (``OverlapNegEntropyLoss``), scaled by ``w(t)``;
+            its ``loss_weight`` is ``hyp`` (0.1 LA / Pancreas, 0.05 BraTS).
         unsup_weight: Final weight of the unsupervised part (0.3 or 1.0, see the configs); 0 gives the
             supervised-only baseline.
         rampup_iters: Sigmoid ramp-up length T in iterations (40 epochs × ``labeled_num // 2``).
@@ -85,8 +89,9 @@ class TraCoCo(BaseModel):
 
     def __init__(self, backbone: dict, num_classes: int = 2, sup_loss: dict = dict(type='TraCoCoSupLoss'),
                  cbc_loss: dict = dict(type='CBCLoss', tau_pos=0.65, tau_neg=0.1),
-                 spatial_weight: float = 0.3, entropy_weight: float = 0.1, translation_reduction: str = 'sum',
-                 clamp_logits: bool = True, unsup_weight: float = 1.0, rampup_iters: int = 160,
+                 trans_loss: dict = dict(type='TranslationConsistencyLoss', loss_weight=0.3, reduction='sum'),
+                 entropy_loss: dict = dict(type='OverlapNegEntropyLoss', loss_weight=0.1),
+                 unsup_weight: float = 1.0, rampup_iters: int = 160,
                  noise_range: float = 0.2, noise_clamp: bool = False, cutmix_beta: float = 4.0,
                  cutmix_full_depth: bool = True, test_cfg: dict | None = None,
                  data_preprocessor: dict | None = None, init_cfg: dict | list | None = None) -> None:
@@ -94,15 +99,17 @@ class TraCoCo(BaseModel):
         if isinstance(data_preprocessor, dict):  # build from VisionX's registry whatever the default scope
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if translation_reduction not in ('sum', 'mean'):
-            raise ValueError(f"translation_reduction must be 'sum' or 'mean', got {translation_reduction!r}")
         self.net1 = MODELS.build(backbone)
         self.net2 = MODELS.build(backbone)
         self.num_classes = num_classes
         self.sup_loss = MODELS.build(sup_loss)
         self.cbc_loss = MODELS.build(cbc_loss)
-        self.spatial_weight, self.entropy_weight = spatial_weight, entropy_weight
-        self.translation_reduction, self.clamp_logits = translation_reduction, clamp_logits
+        self.trans_loss = MODELS.build(trans_loss)
+        self.entropy_loss = MODELS.build(entropy_loss)
+        names = [m.loss_name for m in (self.sup_loss, self.cbc_loss, self.trans_loss, self.entropy_loss)]
+        if len(set(names)) != len(names):
+            raise ValueError(f'TraCoCo: sup_loss, cbc_loss, trans_loss and entropy_loss need distinct loss_name '
+                             f'values, got {names}')
         self.unsup_weight, self.rampup_iters = unsup_weight, rampup_iters
         self.noise_range, self.noise_clamp = noise_range, noise_clamp
         self.cutmix_beta, self.cutmix_full_depth = cutmix_beta, cutmix_full_depth
@@ -145,15 +152,14 @@ class TraCoCo(BaseModel):
         z_main = net(self._noisy(x_main))
         losses = {}
         if labeled.any():
-            losses['loss_sup'] = self.sup_loss(z_main[labeled], y_main[labeled])
+            losses[self.sup_loss.loss_name] = self.sup_loss(z_main[labeled], y_main[labeled])
         else:
-            losses['loss_sup'] = z_main.sum() * 0
+            losses[self.sup_loss.loss_name] = z_main.sum() * 0
         if peer_logits is None:  # supervised-only baseline
             return losses
         z_trans = net(self._noisy(x_trans))
-        pairs = overlap_logits(z_main, z_trans, boxes_main, boxes_trans, self.clamp_logits)
-        l_trans = translation_consistency_loss(pairs, self.translation_reduction).to(z_main)
-        l_ent = neg_entropy(pairs).to(z_main)
+        l_trans = self.trans_loss(z_main, z_trans, boxes_main, boxes_trans)
+        l_ent = self.entropy_loss(z_main, z_trans, boxes_main, boxes_trans)
         unlabeled = ~labeled
         if unlabeled.any():
             if name == 'net2':  # the asymmetric branch: CutMix'd input and pseudo-logits
@@ -164,10 +170,10 @@ class TraCoCo(BaseModel):
             l_cbc = self.cbc_loss(z_u[unlabeled], target[unlabeled])
         else:
             l_cbc = z_main.sum() * 0
-        losses['loss_cbc'] = w * l_cbc
-        losses['loss_trans'] = w * self.spatial_weight * l_trans
-        # Negative entropy: its value is <= 0; the key keeps the 'loss_' prefix so it is optimised.
-        losses['loss_negent'] = w * self.entropy_weight * l_ent
+        losses[self.cbc_loss.loss_name] = w * l_cbc
+        losses[self.trans_loss.loss_name] = w * l_trans
+        # Negative entropy: its value is <= 0; its name keeps the 'loss_' prefix so it is optimised.
+        losses[self.entropy_loss.loss_name] = w * l_ent
         return losses
 
     def _peer_logits(self, x_main: torch.Tensor) -> dict[str, torch.Tensor | None]:

@@ -201,6 +201,30 @@ class TranslationConsistencyLoss(BaseLoss):
 
 
 @MODELS.register_module()
+class OverlapNegEntropyLoss(BaseLoss):
+    """Registered wrapper of :func:`neg_entropy` on the overlap of two views (TraCoCo's regulariser ``hyp · R``).
+
+    Its value is <= 0; minimising it raises the prediction entropy inside the overlap.
+
+    Args:
+        clamp_logits: Official logit clamp to [1e-6, 1] before the softmax (see :func:`overlap_logits`).
+        loss_weight: ``hyp`` (0.1 LA / Pancreas, 0.05 BraTS).
+        loss_name: Log key (must start with ``loss_`` so that the term is optimised).
+    """
+
+    def __init__(self, clamp_logits: bool = True, loss_weight: float = 0.1,
+                 loss_name: str = 'loss_negent') -> None:
+        super().__init__(loss_weight, 'mean', loss_name, reductions=('mean',))
+        self.clamp_logits = clamp_logits
+
+    def forward(self, logits_main: torch.Tensor, logits_trans: torch.Tensor, boxes_main: Sequence[Box],
+                boxes_trans: Sequence[Box]) -> torch.Tensor:
+        """Weighted ``R`` of (B, C, X, Y, Z) logits of both views over the per-sample overlap boxes."""
+        pairs = overlap_logits(logits_main, logits_trans, boxes_main, boxes_trans, self.clamp_logits)
+        return self.loss_weight * neg_entropy(pairs).to(logits_main)
+
+
+@MODELS.register_module()
 class CBCLoss(BaseLoss):
     """Registered wrapper of :func:`cbc_loss` (cross-model confident BCE, τ⁺ = 0.65, τ⁻ = 0.1).
 
