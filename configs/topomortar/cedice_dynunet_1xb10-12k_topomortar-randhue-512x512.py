@@ -1,11 +1,5 @@
 # TopoMortar's RandHue framework: RandHue (p 0.5) appended to the training augmentations.
-_base_ = ['./cedice_dynunet_1xb10-12k_topomortar-512x512.py']
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='ZScoreNormalize'),
-    dict(type='TopoMortarAugment'),
-    dict(type='RandHue', prob=0.5),
-    dict(type='PackTopoMortarInputs'),
+_base_ = [
+    '../_base_/models/dynunet_deep-supervision.py', '../_base_/datasets/topomortar_randhue_512x512.py',
+    '../_base_/schedules/schedule_sgd-poly-amp_12k.py', '../_base_/default_runtime.py'
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -7,21 +7,16 @@
 # Labels: pseudo (SC8) by default; SC9 (noisy labels) is
 #   --cfg-options train_dataloader.dataset.label_type=noisy val_dataloader.dataset.label_type=noisy
 # (the test split always uses the accurate labels).  The inherited AutoAmpOptimWrapper trains with AMP on a GPU.
-_base_ = ['./cedice_dynunet_1xb10-12k_topomortar-512x512.py']
+_base_ = [
+    '../_base_/models/dynunet_deep-supervision.py', '../_base_/datasets/topomortar_softlabels_512x512.py',
+    '../_base_/schedules/schedule_sgd-poly-amp_12k.py', '../_base_/default_runtime.py'
+]
 
 label_type = 'pseudo'   # 'pseudo' (SC8) | 'noisy' (SC9) | 'accurate'
 rounds = 3
 iters_per_round = 4000
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='LoadSoftLabels'),          # no-op in round 1; the loop points it at each round's soft labels
-    dict(type='ZScoreNormalize'),
-    dict(type='TopoMortarAugment'),       # resamples soft labels bilinearly
-    dict(type='PackTopoMortarInputs'),    # packs them as a float (2, H, W) gt_soft_seg
-]
-train_dataloader = dict(dataset=dict(label_type=label_type, pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(label_type=label_type))
 val_dataloader = dict(dataset=dict(label_type=label_type))
 
 # One round's schedule: the loop rebuilds it (and the optimizer) at the start of every round.

@@ -1,17 +1,6 @@
 # The TopoMortar losses on an mmseg segmentor: EncoderDecoder + mmseg UNet + FCN head, same data and
 # schedule as the DynUNet configs.  Swap `loss_decode` for any TopoMortar loss.
-_base_ = ['./cedice_dynunet_1xb10-12k_topomortar-512x512.py']
-model = dict(
-    _delete_=True,
-    type='EncoderDecoder',
-    data_preprocessor=dict(type='SegDataPreProcessor', size_divisor=16),
-    backbone=dict(type='UNet', in_channels=3, base_channels=64, num_stages=5, strides=(1, 1, 1, 1, 1),
-                  enc_num_convs=(2, 2, 2, 2, 2), dec_num_convs=(2, 2, 2, 2), downsamples=(True, True, True, True),
-                  enc_dilations=(1, 1, 1, 1, 1), dec_dilations=(1, 1, 1, 1), with_cp=False, conv_cfg=None,
-                  norm_cfg=dict(type='BN', requires_grad=True), act_cfg=dict(type='ReLU'),
-                  upsample_cfg=dict(type='InterpConv'), norm_eval=False),
-    decode_head=dict(type='FCNHead', in_channels=64, in_index=4, channels=64, num_convs=1, concat_input=False,
-                     dropout_ratio=0.1, num_classes=2, norm_cfg=dict(type='BN', requires_grad=True),
-                     align_corners=False, loss_decode=dict(type='CEDiceLoss')),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+_base_ = [
+    '../_base_/models/fcn_unet_s5-d16.py', '../_base_/datasets/topomortar_512x512.py',
+    '../_base_/schedules/schedule_sgd-poly-amp_12k.py', '../_base_/default_runtime.py'
+]
