@@ -22,3 +22,10 @@ def demo_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp('demo')
     make_demo_data(root, small=True, seed=0)
     return root
+
+
+@pytest.fixture(scope='session')
+def official_root(tmp_path_factory) -> Path:
+    """A stand-in for ``data/``: every official dataset layout the configs read, with tiny synthetic data."""
+    from visionx.datasets.demo_data import make_official_layouts
+    return make_official_layouts(tmp_path_factory.mktemp('official'))

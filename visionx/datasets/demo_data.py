@@ -54,3 +54,35 @@ def make_demo_data(root: str | Path, names: list[str] | None = None, seed: int =
             shutil.rmtree(target)
         tmp.rename(target)
     return out
+
+
+#: Training cases per TraCoCo benchmark in :func:`make_official_layouts`: the largest ``labeled_num`` of
+#: the configs (LA 16, Pancreas 12, BraTS19 50) plus two unlabelled cases.
+OFFICIAL_TRACOCO_TRAIN = {'LA': 18, 'Pancreas': 14, 'BraTS19': 52}
+
+
+def make_official_layouts(root: str | Path, seed: int = 0) -> Path:
+    """Write a tiny synthetic stand-in for every official dataset the configs read, in its official layout.
+
+    ``root`` plays the role of the repository's ``data/`` folder: a config's ``data_root='data/X'`` reads
+    ``root/X``.  Written: ``DUTS/DUTS-TR``, ``DUTS-TE``, ``HKU-IS``, ``PASCAL-S``, ``DUT-OMRON``, ``ECSSD``,
+    ``SOD`` (BASNet), ``ShapeNet`` with stage-2 boundary files and ``synthetic_room_dataset`` (GridFormer),
+    ``TopoMortar`` and ``LA``, ``Pancreas``, ``BraTS19`` (TraCoCo), each with a couple of samples per split
+    (TraCoCo: enough training cases for the configs' ``labeled_num``).  Used by ``tests/test_configs.py``
+    to build every config's datasets; not a substitute for the real data.
+
+    Returns:
+        ``root``.
+    """
+    from visionx.datasets.medical.synthetic import make_benchmark_layout
+    from visionx.datasets.reconstruction.synthetic_shapes import write_rooms_layout, write_shapenet_layout
+    from visionx.datasets.salient.synthetic import write_benchmark_layouts
+    from visionx.datasets.topomortar.synthetic import make_demo as make_topomortar
+    root = Path(root)
+    write_benchmark_layouts(root, n=2, seed=seed)
+    write_shapenet_layout(root / 'ShapeNet', seed=seed)
+    write_rooms_layout(root / 'synthetic_room_dataset', seed=seed)
+    make_topomortar(root / 'TopoMortar', seed=seed, small=True)
+    for name, n_train in OFFICIAL_TRACOCO_TRAIN.items():
+        make_benchmark_layout(root / name, name, n_train=n_train, n_eval=2, seed=seed)
+    return root

@@ -182,3 +182,124 @@ def make_demo(root: Path, seed: int = 0, small: bool = False) -> None:
                 ids.append(model_id)
             (root / cat_id / f'{split}.lst').write_text('\n'.join(ids) + '\n')
     (root / 'metadata.yaml').write_text(yaml.safe_dump(metadata, sort_keys=True))
+
+
+def _boundary_file(points: dict, radius: float = 0.08, k: int = 100) -> dict:
+    """``points.npz`` contents plus the stage-2 ``contrastive`` flags (as the boundary-sampling tool)."""
+    from visionx.datasets.reconstruction.boundary import boundary_mask
+    pts = points['points'].astype(np.float32)
+    occ = np.unpackbits(points['occupancies'])[:len(pts)].astype(bool)
+    return dict(points, contrastive=boundary_mask(pts, occ, radius, k))
+
+
+def write_shapenet_layout(root: Path, seed: int = 0, n_categories: int = 1,
+                          counts: dict[str, int] | None = None, n_points: int = 1024, mc_resolution: int = 32,
+                          boundary_dir: str = 'boundary0.08') -> None:
+    """Write a tiny ShapeNet (Occupancy Networks) folder including GridFormer's stage-2 boundary files.
+
+    Same layout as :func:`make_demo` plus ``<model>/<boundary_dir>/boundary_points.npz`` (``points.npz``
+    keys and ``contrastive``), as ``tools/data/gridformer_boundary_sampling.py`` writes for the official data.
+
+    Args:
+        root: Output folder (plays ``data/ShapeNet``).
+        seed: Random seed.
+        n_categories: Number of demo categories (first of :data:`CATEGORIES`).
+        counts: Shapes per split (default one each of train / val / test).
+        n_points: Points per file (multiple of 8).
+        mc_resolution: Marching-cubes resolution of the meshes.
+        boundary_dir: Folder of the boundary files (``boundary{radius:g}``).
+    """
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    counts = counts or dict(train=1, val=1, test=1)
+    radius = float(boundary_dir.removeprefix('boundary'))
+    metadata = {}
+    for cat_id, name in CATEGORIES[:n_categories]:
+        metadata[cat_id] = dict(id=cat_id, name=name)
+        index = 0
+        for split, count in counts.items():
+            ids = []
+            for _ in range(count):
+                model_id = f'{name}_{index:04d}'
+                index += 1
+                mesh, pointcloud, points = make_shape(name, rng, n_points, mc_resolution)
+                model_dir = root / cat_id / model_id
+                (model_dir / boundary_dir).mkdir(parents=True, exist_ok=True)
+                np.savez(model_dir / 'pointcloud.npz', **pointcloud)
+                np.savez(model_dir / 'points.npz', **points)
+                np.savez(model_dir / boundary_dir / 'boundary_points.npz', **_boundary_file(points, radius))
+                mesh.export(model_dir / 'model.off')
+                ids.append(model_id)
+            (root / cat_id / f'{split}.lst').write_text('\n'.join(ids) + '\n')
+    (root / 'metadata.yaml').write_text(yaml.safe_dump(metadata, sort_keys=True))
+
+
+ROOM_CLASSES = ('rooms_04', 'rooms_05', 'rooms_06', 'rooms_07', 'rooms_08')
+
+
+def room_sdf(rng: np.random.Generator, n_objects: int) -> Sdf:
+    """A toy room: a floor slab at ``y = -0.45`` with ``n_objects`` random primitives standing on it."""
+    floor = _transformed(_box(np.array([0.5, 0.03, 0.5])), np.eye(3), np.array([0.0, -0.45, 0.0]))
+    parts = [floor]
+    for _ in range(n_objects):
+        prim = _primitive(str(rng.choice(PRIMITIVES)), rng)
+        offset = np.array([rng.uniform(-0.3, 0.3), -0.25, rng.uniform(-0.3, 0.3)])
+        rot = _random_rotation(rng)
+        parts.append(lambda p, f=prim, o=offset, r=rot: 0.5 * f(((p - o) @ r) / 0.5))
+    return lambda p: np.min([f(p) for f in parts], axis=0)
+
+
+def write_rooms_layout(root: Path, seed: int = 0, classes: tuple[str, ...] = ROOM_CLASSES,
+                       counts: dict[str, int] | None = None, multi_files: int = 10, n_points: int = 1024,
+                       mc_resolution: int = 32, boundary_dir: str = 'boundary0.08') -> None:
+    """Write a tiny Synthetic Rooms folder in the official ConvONet layout (plus stage-2 boundary files).
+
+    Layout (``root`` plays ``data/synthetic_room_dataset``)::
+
+        <class>/{train,val,test}.lst
+        <class>/<scene>/pointcloud/pointcloud_XX.npz                      points, normals (float16)
+        <class>/<scene>/points_iou/points_iou_XX.npz                      points (float16), occupancies (packbits)
+        <class>/<scene>/points_iou/<boundary_dir>/boundary_points_XX.npz  points_iou keys + contrastive
+
+    for ``XX`` in ``00 .. multi_files - 1`` (independent re-samplings of the same scene).
+
+    Args:
+        root: Output folder.
+        seed: Random seed.
+        classes: Class folders (the official ``rooms_04`` .. ``rooms_08``).
+        counts: Scenes per split (default one each of train / val / test).
+        multi_files: Re-samplings per scene (official: 10).
+        n_points: Points per file (multiple of 8).
+        mc_resolution: Marching-cubes resolution of the surface mesh.
+        boundary_dir: Folder of the boundary files under ``points_iou/``.
+    """
+    if n_points % 8:
+        raise ValueError(f'n_points must be a multiple of 8 (packbits), got {n_points}')
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    counts = counts or dict(train=1, val=1, test=1)
+    radius = float(boundary_dir.removeprefix('boundary'))
+    for cls in classes:
+        index = 0
+        for split, count in counts.items():
+            ids = []
+            for _ in range(count):
+                scene = f'{cls}_scene_{index:04d}'
+                index += 1
+                sdf = room_sdf(rng, int(cls[-1]) % 3 + 1)
+                mesh = sdf_to_mesh(sdf, mc_resolution, extent=0.6)
+                scene_dir = root / cls / scene
+                for sub in ('pointcloud', f'points_iou/{boundary_dir}'):
+                    (scene_dir / sub).mkdir(parents=True, exist_ok=True)
+                for i in range(multi_files):
+                    surface, face_idx = trimesh.sample.sample_surface(mesh, n_points, seed=int(rng.integers(2**31)))
+                    np.savez(scene_dir / 'pointcloud' / f'pointcloud_{i:02d}.npz',
+                             points=surface.astype(np.float16),
+                             normals=mesh.face_normals[face_idx].astype(np.float16))
+                    queries = rng.uniform(-0.55, 0.55, (n_points, 3))
+                    points = dict(points=queries.astype(np.float16), occupancies=np.packbits(sdf(queries) < 0))
+                    np.savez(scene_dir / 'points_iou' / f'points_iou_{i:02d}.npz', **points)
+                    np.savez(scene_dir / 'points_iou' / boundary_dir / f'boundary_points_{i:02d}.npz',
+                             **_boundary_file(points, radius))
+                ids.append(scene)
+            (root / cls / f'{split}.lst').write_text('\n'.join(ids) + '\n')

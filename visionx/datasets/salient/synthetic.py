@@ -115,3 +115,38 @@ def make_demo(root: Path, seed: int = 0, small: bool = False) -> None:
     n_tr, n_te, sizes = (8, 4, (48, 80)) if small else (320, 64, (96, 160))
     write_split(root, 'TR', n_tr, rng, sizes)
     write_split(root, 'TE', n_te, rng, sizes)
+
+
+#: Official on-disk layouts of BASNet's training set (DUTS-TR augmented) and the six test sets, as
+#: ``(image folder, mask folder, image suffix)`` relative to the parent of ``data/`` (masks are ``.png``).
+BENCHMARK_LAYOUTS: dict[str, tuple[str, str, str]] = {
+    'DUTS-TR': ('DUTS/DUTS-TR/im_aug', 'DUTS/DUTS-TR/gt_aug', '.jpg'),
+    'DUTS-TE': ('DUTS-TE/DUTS-TE-Image', 'DUTS-TE/DUTS-TE-Mask', '.jpg'),
+    'HKU-IS': ('HKU-IS/imgs', 'HKU-IS/gt', '.png'),
+    'PASCAL-S': ('PASCAL-S/Imgs', 'PASCAL-S/GT', '.jpg'),
+    'DUT-OMRON': ('DUT-OMRON/DUT-OMRON-image', 'DUT-OMRON/pixelwiseGT-new-PNG', '.jpg'),
+    'ECSSD': ('ECSSD/images', 'ECSSD/ground_truth_mask', '.jpg'),
+    'SOD': ('SOD/Imgs', 'SOD/GT', '.jpg'),
+}
+
+
+def write_benchmark_layouts(root: Path, n: int = 2, seed: int = 0, size_range: tuple[int, int] = (40, 64)
+                            ) -> None:
+    """Write ``n`` synthetic samples into each official layout of :data:`BENCHMARK_LAYOUTS` under ``root``.
+
+    ``root`` plays the role of ``data/`` (``root/DUTS/DUTS-TR/im_aug/...``, ``root/HKU-IS/imgs/...``).
+    """
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    for name, (img_dir, mask_dir, img_suffix) in BENCHMARK_LAYOUTS.items():
+        (root / img_dir).mkdir(parents=True, exist_ok=True)
+        (root / mask_dir).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            h, w = (int(v) for v in rng.integers(size_range[0], size_range[1] + 1, 2))
+            img, mask = make_sample(rng, h, w)
+            stem = f'{name.lower()}_{i:04d}'
+            params = [cv2.IMWRITE_JPEG_QUALITY, 92] if img_suffix == '.jpg' else []
+            if not cv2.imwrite(str(root / img_dir / f'{stem}{img_suffix}'), img, params):
+                raise OSError(f'could not write {root / img_dir / (stem + img_suffix)}')
+            if not cv2.imwrite(str(root / mask_dir / f'{stem}.png'), mask):
+                raise OSError(f'could not write {root / mask_dir / (stem + ".png")}')
