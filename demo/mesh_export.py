@@ -66,26 +66,15 @@ def normalise(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def render(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, path: Path) -> None:
-    """Three views (xy, xz, yz) of the input points (top) and the mesh (bottom) as a PNG."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    """The input points and two shaded views of the mesh side by side as a PNG (the ``--show-dir`` rendering)."""
+    import cv2
     from visionx.utils import atomic_path
-    fig, axes = plt.subplots(2, 3, figsize=(12, 8))
+    from visionx.visualization import render_mesh
     show = points[np.random.default_rng(0).choice(len(points), min(len(points), 20000), replace=False)]
-    for j, (a, b, name) in enumerate([(0, 1, 'xy'), (0, 2, 'xz'), (1, 2, 'yz')]):
-        axes[0, j].scatter(show[:, a], show[:, b], s=0.3, c=show[:, 3 - a - b], cmap='viridis')
-        axes[0, j].set_title(f'input points ({name})')
-        if len(faces):
-            axes[1, j].triplot(vertices[:, a], vertices[:, b], faces, lw=0.1, color='k')
-        axes[1, j].set_title(f'reconstruction ({name})')
-        for ax in axes[:, j]:
-            ax.set_aspect('equal')
-            ax.axis('off')
-    fig.tight_layout()
+    image = render_mesh(vertices, faces, show, size=384)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
+        if not cv2.imwrite(str(tmp), image[..., ::-1]):
+            raise OSError(f'cannot write {path}')
 
 
 def main() -> None:
@@ -102,12 +91,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.out.suffix.lower() not in ('.ply', '.obj', '.off'):
         raise ValueError(f'--out must end in .ply, .obj or .off, got {args.out}')
-    import trimesh
     from mmengine import Config
     from mmengine.runner import load_checkpoint
     import visionx  # noqa: F401
     from visionx.registry import MODELS
-    from visionx.utils import atomic_path
+    from visionx.visualization import save_mesh
 
     points = load_points(args.input)
     unit, loc, scale = normalise(points)
@@ -125,8 +113,7 @@ def main() -> None:
     if len(faces) == 0:
         raise ValueError('the network predicts no surface for this input (empty mesh)')
     vertices = vertices * scale + loc
-    with atomic_path(args.out) as tmp:
-        trimesh.Trimesh(vertices, faces, process=False).export(tmp)
+    save_mesh(vertices, faces, args.out)
     print(f'wrote {args.out}: {len(vertices)} vertices, {len(faces)} faces')
     if args.render:
         render(points, vertices, faces, args.render)
