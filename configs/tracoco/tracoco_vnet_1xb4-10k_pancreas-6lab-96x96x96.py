@@ -1,27 +1,16 @@
 # TraCoCo, V-Net, Pancreas-CT with 6 labelled / 56 unlabelled cases (official shell script: 10k iters,
 # unsup weight 0.3; docs/before_start.md says 7k -- see README).
-_base_ = ['./tracoco_vnet_1xb4-9k_la-8lab-112x112x80.py']
+_base_ = [
+    '../_base_/models/tracoco_vnet.py', '../_base_/datasets/pancreas_96x96x96.py',
+    '../_base_/schedules/schedule_2xsgd-poly_9k.py', '../_base_/default_runtime.py'
+]
 
-data_root = 'data/Pancreas'
-patch_size = (96, 96, 96)
 max_iters = 10000
 
 model = dict(
-    trans_loss=dict(loss_weight=1.0), entropy_loss=dict(loss_weight=0.1), unsup_weight=0.3, rampup_iters=40 * (6 // 2),
-    noise_range=0.05, noise_clamp=True,
-    test_cfg=dict(patch_size=patch_size, strides=(16, 16, 16)))
-train_pipeline = [
-    dict(type='LoadH5Volume'),
-    dict(type='RandomRotFlip3D'),
-    dict(type='MinMaxNormalize3D'),
-    dict(type='RandomBrightness3D', scale_range=(0.75, 1.25)),
-    dict(type='TranslatedViewCrop3D', patch_size=patch_size),
-    dict(type='PackVolumeInputs'),
-]
-train_dataloader = dict(
-    dataset=dict(type='PancreasH5Dataset', data_root=data_root, labeled_num=6, pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(type='PancreasH5Dataset', data_root=data_root))
-test_dataloader = val_dataloader
+    trans_loss=dict(loss_weight=1.0), entropy_loss=dict(loss_weight=0.1), unsup_weight=0.3,
+    rampup_iters=40 * (6 // 2), noise_range=0.05, noise_clamp=True,
+    test_cfg=dict(patch_size=(96, 96, 96), strides=(16, 16, 16)))
 optim_wrapper = dict(
     net1=dict(optimizer=dict(lr=0.025)),
     net2=dict(optimizer=dict(lr=0.025)))
