@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from visionx.models.losses.tracoco import (CBCLoss, TraCoCoSupLoss, TranslationConsistencyLoss, cbc_loss,
-                                           ce_dice_loss, neg_entropy, overlap_logits, soft_dice_loss,
+from visionx.models.losses.tracoco import (CBCLoss, OverlapNegEntropyLoss, TraCoCoSupLoss, TranslationConsistencyLoss,
+                                           cbc_loss, ce_dice_loss, neg_entropy, overlap_logits, soft_dice_loss,
                                            translation_consistency_loss)
 
 
@@ -93,3 +93,19 @@ def test_cbc_empty_masks_and_gradients():
         CBCLoss(tau_pos=0.05, tau_neg=0.1)
     with pytest.raises(ValueError):
         cbc_loss(z, torch.zeros(1, 2, 2, 2, 3))
+
+
+def test_overlap_neg_entropy_loss_module_golden():
+    # Sample 0: uniform logits over its overlap, sum p log p = -log 2; sample 1: logits (log 3, 0), i.e.
+    # p = (3/4, 1/4), sum p log p = 3/4 log 3/4 + 1/4 log 1/4.  Both crops of both pairs count: mean of 4.
+    z = torch.zeros(2, 2, 2, 2, 2)
+    z[1, 0] = math.log(3)
+    box = [((0, 2), (0, 1), (0, 2))] * 2
+    loss = OverlapNegEntropyLoss(clamp_logits=False, loss_weight=0.05, loss_name='loss_ent')
+    expected = 0.05 * (-math.log(2) + 0.75 * math.log(0.75) + 0.25 * math.log(0.25)) / 2
+    assert loss(z, z, box, box).item() == pytest.approx(expected, rel=1e-6)
+    assert loss.loss_name == 'loss_ent'
+    # With the official clamp the logit log 3 > 1 becomes 1: p = softmax(1, 0).
+    p = 1 / (1 + math.exp(-1))
+    clamped = 0.05 * (-math.log(2) + p * math.log(p) + (1 - p) * math.log(1 - p)) / 2
+    assert OverlapNegEntropyLoss(loss_weight=0.05)(z, z, box, box).item() == pytest.approx(clamped, rel=1e-6)

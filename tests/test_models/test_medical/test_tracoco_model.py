@@ -201,3 +201,37 @@ def test_topology_losses_plug_into_the_3d_networks(loss):
     key = f'net1.{model.sup_loss.loss_name}'  # logged under the configured loss's own name
     assert torch.isfinite(log[key]) and log[key] > 0
     assert all(not torch.equal(p, before[n]) for n, p in model.named_parameters() if n.endswith('conv.weight'))
+
+
+def test_configured_translation_loss_names_and_scales_its_term():
+    """``trans_loss`` from config is the one used: its loss_name is the key, loss_weight/reduction/clamp apply."""
+    torch.manual_seed(0)
+    trans = dict(type='TranslationConsistencyLoss', loss_weight=0.6, reduction='mean', clamp_logits=False,
+                 loss_name='loss_shift')
+    model = TraCoCo(TINY, unsup_weight=0.5, rampup_iters=4, noise_range=0.0, trans_loss=trans).eval()
+    batch = _batch()
+    inputs = torch.stack(batch['inputs'])
+    with torch.no_grad():
+        out = model.loss(inputs, batch['data_samples'])
+        z_main, z_trans = model.net1(inputs[:, 0]), model.net1(inputs[:, 1])
+    assert 'net1.loss_shift' in out and 'net1.loss_trans' not in out
+    # By hand: w(1) = 0.5 exp(-5 (1 - 1/4)^2); KL(softmax(b) || softmax(a)) averaged over C x voxels of each
+    # overlap, then averaged over the 4 samples (reduction='mean'), raw logits (no clamp), times 0.6.
+    (xm, ym, zm), (xt, yt, zt) = batch['data_samples'][0].overlap
+    a = z_main[:, :, xm[0]:xm[1], ym[0]:ym[1], zm[0]:zm[1]]
+    b = z_trans[:, :, xt[0]:xt[1], yt[0]:yt[1], zt[0]:zt[1]]
+    pa, pb = a.double().softmax(1), b.double().softmax(1)
+    kl = (pb * (pb.log() - pa.log())).flatten(1).mean(1).mean()
+    w = 0.5 * math.exp(-5 * 0.75 ** 2)
+    # The two views' logits are close (KL ~ 1e-6), so float32 cancellation limits the agreement to ~1e-3.
+    assert out['net1.loss_shift'].item() == pytest.approx(w * 0.6 * kl.item(), rel=2e-3)
+    # Same networks, the translation loss at half the weight under another name: exactly half the term.
+    half = TraCoCo(TINY, unsup_weight=0.5, rampup_iters=4, noise_range=0.0,
+                   trans_loss=dict(trans, loss_weight=0.3, loss_name='loss_trans')).eval()
+    half.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        ref = half.loss(inputs, batch['data_samples'])
+    assert out['net1.loss_shift'].item() == pytest.approx(2 * ref['net1.loss_trans'].item(), rel=1e-6)
+    assert torch.equal(out['net1.loss_negent'], ref['net1.loss_negent'])
+    with pytest.raises(ValueError, match='distinct loss_name'):
+        TraCoCo(TINY, trans_loss=dict(type='TranslationConsistencyLoss', loss_name='loss_cbc'))
