@@ -1,15 +1,10 @@
-"""GridFormer model: paper parameter counts, shapes, attention maths, backends, bad input, converter."""
-import importlib.util
-from pathlib import Path
-
+"""GridFormer model: paper parameter counts, shapes, attention maths, backends, bad input."""
 import pytest
 import torch
 
 from visionx.models.reconstruction import GridFormer, scatter
 from visionx.models.reconstruction.point_grid_attention import PointGridAttention
 from visionx.registry import MODELS
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 def tiny(plane_type=('xz', 'xy', 'yz')) -> GridFormer:
@@ -105,45 +100,3 @@ def test_predict_mesh_and_iou_outputs():
     assert out[0]['occ_prob_iou'].shape == (500,)
     assert ((out[0]['occ_prob_iou'] >= 0) & (out[0]['occ_prob_iou'] <= 1)).all()
     assert out[0]['vertices'].ndim == 2 and out[0]['faces'].ndim == 2
-
-
-def _load_converter():
-    from visionx.models.converters import gridformer
-    return gridformer
-
-
-def _official_name(key: str, plane_type) -> str:
-    """Official (list17/GridFormer) name of a VisionX key, written independently of the converter."""
-    if plane_type == ('grid',):
-        key = key.replace('encoder.unet.', 'encoder.unet3d.')
-    else:
-        key = key.replace('unet.down_levels.', 'unet.down_convs.').replace('unet.up_levels.', 'unet.up_convs.')
-        if '.conv_q.' in key:
-            key = key.replace('.conv_q.', '.conv_q.0.')
-    return 'module.' + key
-
-
-@pytest.mark.parametrize('plane_type', [('xz', 'xy', 'yz'), ('grid',)])
-def test_official_checkpoint_conversion(plane_type, tmp_path):
-    conv = _load_converter()
-    src = tiny(plane_type).eval()
-    official = {_official_name(k, plane_type): v for k, v in src.state_dict().items()}
-    if plane_type == ('grid',):
-        assert 'module.encoder.unet3d.encoders.0.basic_module.SingleConv1.groupnorm.weight' in official
-    else:
-        assert 'module.encoder.unet.down_convs.0.conv_q.0.weight' in official
-        assert 'module.encoder.unet.up_convs.2.upconv_noup.1.running_mean' in official
-    torch.save({'model': official, 'epoch_it': 3}, tmp_path / 'model.pt')
-    state = conv.convert_state_dict(conv.load_official(tmp_path / 'model.pt'))
-    dst = tiny(plane_type)
-    for p in dst.parameters():
-        torch.nn.init.normal_(p)
-    missing, unexpected = dst.load_state_dict(state, strict=True)
-    assert not missing and not unexpected
-    dst.eval()
-    x, q = torch.rand(1, 80, 3) - 0.5, torch.rand(1, 30, 3) - 0.5
-    assert torch.equal(dst.decode(q, dst.encode(x)), src.decode(q, src.encode(x)))
-    with pytest.raises(ValueError, match='unexpected key'):
-        conv.convert_state_dict({'module.other.weight': torch.zeros(1)})
-    with pytest.raises(FileNotFoundError):
-        conv.load_official(tmp_path / 'missing.pt')
