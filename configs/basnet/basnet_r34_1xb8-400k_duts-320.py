@@ -1,32 +1,7 @@
 # BASNet extended version (arXiv 2101.04704): the maintainers state that only the input resolution changed,
 # 256 -> 320 (issue #55).  The training crop at 320 is not published; we use 288, the RescaleT(320) +
 # RandomCrop(288) recipe of the same authors' U^2-Net (an assumption, see README).
-_base_ = ['./basnet_r34_1xb8-400k_duts-256.py']
-
-crop_size = (288, 288)
-test_size = (320, 320)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadSalientMask'),
-    dict(type='Resize', scale=test_size, keep_ratio=False),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='NormalizeByMax'),
-    dict(type='PackSalientInputs'),
+_base_ = [
+    '../_base_/models/basnet_r34.py', '../_base_/datasets/duts_320.py',
+    '../_base_/schedules/schedule_adam_400k.py', '../_base_/default_runtime.py'
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=test_size, keep_ratio=False),
-    dict(type='NormalizeByMax'),
-    dict(type='LoadSalientMask'),
-    dict(type='PackSalientInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-test_dataloader = dict(dataset=dict(datasets=[
-    dict(type='SalientDataset', dataset_name=n, data_root='data/' + n,
-         data_prefix=dict(img_path=i, seg_map_path=g), img_suffix=s, seg_map_suffix='.png',
-         pipeline=test_pipeline)
-    for n, i, g, s in (('SOD', 'Imgs', 'GT', '.jpg'), ('ECSSD', 'images', 'ground_truth_mask', '.jpg'),
-                       ('DUT-OMRON', 'DUT-OMRON-image', 'pixelwiseGT-new-PNG', '.jpg'),
-                       ('PASCAL-S', 'Imgs', 'GT', '.jpg'), ('HKU-IS', 'imgs', 'gt', '.png'),
-                       ('DUTS-TE', 'DUTS-TE-Image', 'DUTS-TE-Mask', '.jpg'))
-]))
