@@ -45,3 +45,72 @@ def test_schedule_hook_switches_warping_on(demo_root, tmp_path):
     runner.register_hook(Probe())
     runner.train()
     assert states == [False] * 7 + [True] * 3   # (it + 1) / 10 > 0.7 from the 8th iteration
+
+
+class _Logs:
+    def __init__(self):
+        self.lines = []
+
+    def info(self, msg):
+        self.lines.append(msg)
+
+
+def _fake_runner(model, max_iters, name):
+    from types import SimpleNamespace
+
+    from mmengine.logging import MessageHub
+    return SimpleNamespace(model=model, max_iters=max_iters, iter=0, train_loop=SimpleNamespace(),
+                           message_hub=MessageHub.get_instance(name), logger=_Logs())
+
+
+def test_schedule_hook_logs_the_losses_own_start_fraction():
+    """The switch-on logged is the loss's start_fraction (0.5 -> iteration 6 of 10), not a hook argument."""
+    import torch.nn as nn
+
+    from visionx.engine.hooks.topology import TopologyLossScheduleHook
+    from visionx.models.losses.topology import WarpingLoss
+    from visionx.utils.progress import PROGRESS_KEY
+
+    model = nn.Module()
+    model.loss = WarpingLoss(start_fraction=0.5)
+    runner = _fake_runner(model, 10, 'test_schedule_hook_logs')
+    hook = TopologyLossScheduleHook()
+    hook.before_train(runner)
+    for it in range(10):
+        runner.iter = it
+        hook.before_train_iter(runner, it)
+        # progress (it + 1) / 10 is published for the losses' gate
+        assert runner.message_hub.get_info(PROGRESS_KEY) == (it + 1) / 10
+    assert len(runner.logger.lines) == 1
+    line = runner.logger.lines[0]
+    assert 'WarpingLoss (loss)' in line and 'start_fraction=0.5' in line and '50%' in line
+    assert 'from iteration 6 of 10' in line    # (5 + 1) / 10 = 0.6 > 0.5 first at iteration index 5
+    hook.after_train(runner)
+    assert runner.message_hub.get_info(PROGRESS_KEY) is None
+
+
+def test_schedule_hook_unwraps_wrappers_and_rejects_start_fraction():
+    import pytest
+    import torch.nn as nn
+
+    from visionx.engine.hooks.topology import TopologyLossScheduleHook
+    from visionx.models.losses.topology import WarpingLoss
+
+    class Wrapped(nn.Module):  # stands in for DDP: is_model_wrapper looks the class up in the wrapper registry
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+
+    from mmengine.registry import MODEL_WRAPPERS
+    MODEL_WRAPPERS.register_module(name='_TestTopologyWrapper', module=Wrapped, force=True)
+    try:
+        inner = nn.Module()
+        inner.head = nn.Module()
+        inner.head.loss = WarpingLoss(start_fraction=0.25)
+        assert TopologyLossScheduleHook.scheduled_losses(Wrapped(inner)) == [('head.loss', 'WarpingLoss', 0.25)]
+    finally:
+        MODEL_WRAPPERS._module_dict.pop('_TestTopologyWrapper')
+    with pytest.raises(TypeError, match="loss's own argument"):
+        TopologyLossScheduleHook(start_fraction=0.7)
+    with pytest.raises(TypeError, match='total_iter'):
+        TopologyLossScheduleHook(total_iter=5)
