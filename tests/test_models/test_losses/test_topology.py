@@ -417,3 +417,41 @@ def test_topoloss_official_tie_order_golden():
     pixels = sorted(zip(*np.nonzero(w)))
     assert pixels == [(11, 11), (19, 29), (27, 44), (29, 4)]
     np.testing.assert_allclose([r[p] for p in pixels], [0.26894143, 0.7310586, 0.0, 1.0], rtol=1e-6)
+
+
+def test_cbdice_hand_value():
+    """cbDice on a 5x10 plus-shaped GT and a shifted line prediction, every map derived by hand.
+
+    GT: row 2, cols 1..7, plus (1, 4) and (3, 4).  Its skeleton (Menten et al., end points kept) is the row:
+    (1, 4) and (3, 4) each see 3 neighbours (not end points) and are simple, so they are deleted; the row's
+    interior pixels are not simple and its end pixels are end points.  EDT: 1 on the mask except sqrt(2) at
+    (2, 4) (its nearest background pixel is diagonal).  So R_max = sqrt(2); d_n = 1/sqrt(2) on the mask, 1
+    at (2, 4); R_n = d_n on the skeleton; I = (1 + 1e-7) / (R_n + 1e-7) on the skeleton.
+    Prediction: logits (0, 2) on row 2, cols 3..8 (p = a = sigmoid(2)) and (0, -1) elsewhere (p = b):
+    the hard mask is a 1-px line, its own skeleton, with EDT 1, so d_n = R_n = I = 1 on it.
+    """
+    h, w = 5, 10
+    y = torch.zeros(1, h, w, dtype=torch.long)
+    y[0, 2, 1:8] = 1
+    y[0, 1, 4] = y[0, 3, 4] = 1
+    x = torch.zeros(1, 2, h, w)
+    x[0, 1] = -1.0
+    x[0, 1, 2, 3:9] = 2.0
+    a, b = 1 / (1 + math.exp(-2.0)), 1 / (1 + math.exp(1.0))
+    r2 = math.sqrt(2)
+    inv = (1 + 1e-7) / (1 / r2 + 1e-7)  # I on the GT skeleton away from (2, 4)
+    # weighted precision: predicted skeleton cols 3..8; col 8 lies outside the GT (combine falls back to a*a)
+    w_prec = (a * (4 / r2 + 1) + 1) / (a * (4 / r2 + 1) + a * a + 1)
+    # weighted sensitivity: GT skeleton cols 1..7; cols 1, 2 are missed (combine falls back to R_n * I)
+    w_sens = (a * (4 * inv + 1) + 1) / (a * (4 * inv + 1) + 2 * inv / r2 + 1)
+    cb = 1 - 2 * w_prec * w_sens / (w_prec + w_sens)
+    # CE over 50 pixels: 5 fg predicted in, 4 fg predicted out, 1 bg predicted in, 40 bg predicted out
+    ce = (-5 * math.log(a) - 4 * math.log(b) - math.log(1 - a) - 40 * math.log(1 - b)) / 50
+    s = 1e-5
+    dice_fg = (2 * (5 * a + 4 * b) + s) / (9 + 6 * a + 44 * b + s)
+    dice_bg = (2 * ((1 - a) + 40 * (1 - b)) + s) / (41 + 6 * (1 - a) + 44 * (1 - b) + s)
+    dice = 1 - (dice_fg + dice_bg) / 2
+    expected = 0.5 * ce + 0.25 * dice + 0.25 * cb
+    assert cbDiceLoss()(x, y).item() == pytest.approx(expected, rel=1e-5)
+    # alpha = 0 leaves CE and cbDice with weights 0.5 / 0.5
+    assert cbDiceLoss(alpha=0.0)(x, y).item() == pytest.approx(0.5 * ce + 0.5 * cb, rel=1e-5)
