@@ -114,3 +114,87 @@ def test_precomputed_skeletons_are_padded_and_used():
         del ds.gt_skeleton
     on_the_fly = model.loss(x, samples)['loss_skel_recall']
     assert torch.isfinite(with_skel) and with_skel.item() != pytest.approx(on_the_fly.item())
+
+
+@MODELS.register_module(force=True)
+class _PointwiseNet(nn.Module):
+    """Two 1x1-conv "outputs": position-independent, so sliding windows must reproduce the whole image.
+
+    Records the spatial size of every input it sees.
+    """
+
+    def __init__(self, out_channels: int = 2, size_divisor: int = 4):
+        super().__init__()
+        self.out_channels, self.size_divisor = out_channels, size_divisor
+        self.main, self.aux = nn.Conv2d(3, out_channels, 1), nn.Conv2d(3, out_channels, 1)
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(tuple(x.shape[-2:]))
+        return [self.main(x), self.aux(x)]
+
+
+def _slide_model(network, test_cfg):
+    init_default_scope('visionx')
+    torch.manual_seed(0)
+    return DeepSupervisionSegmentor(network=network, loss=dict(type='CEDiceLoss'), test_cfg=test_cfg).eval()
+
+
+@pytest.mark.parametrize('channels', [2, 1])
+def test_slide_inference_with_overlapping_crops_equals_whole(channels):
+    net = dict(type='_PointwiseNet', out_channels=channels)
+    whole = _slide_model(net, None)
+    slide = _slide_model(net, dict(mode='slide', crop_size=(8, 8), stride=(5, 5)))
+    slide.load_state_dict(whole.state_dict())
+    x = torch.randn(2, 3, 19, 23)
+    with torch.no_grad():
+        ref = whole.predict(x, _samples_of(2, (19, 23)))
+        out = slide.predict(x, _samples_of(2, (19, 23)))
+    # rows 0, 5, 10 and a last crop flush with the border at 11; columns 0, 5, 10, 15: 4 x 4 windows of 8 x 8
+    assert slide.network.seen == [(8, 8)] * 16 and whole.network.seen == [(20, 24)]
+    for r, o in zip(ref, out):
+        assert torch.allclose(o.seg_logits.data, r.seg_logits.data, atol=1e-6)
+        assert torch.equal(o.pred_sem_seg.data, r.pred_sem_seg.data)
+        assert o.seg_logits.data.shape == (2, 19, 23)  # one channel: [threshold, logit] after averaging
+
+
+def test_slide_with_a_crop_of_the_whole_image_equals_whole_on_the_dynunet():
+    whole = _slide_model(TINY, dict(mode='whole'))
+    slide = _slide_model(TINY, dict(mode='slide', crop_size=(20, 20), stride=(20, 20)))
+    slide.load_state_dict(whole.state_dict())
+    x = torch.randn(1, 3, 20, 20)
+    with torch.no_grad():  # 20 x 20 is padded to the size divisor 8 inside each crop, then cropped back
+        ref = whole.inference(x, [dict(img_shape=(20, 20))])
+        out = slide.inference(x, [dict(img_shape=(20, 20))])
+    assert out.shape == (1, 2, 20, 20)
+    assert torch.allclose(out, ref, atol=1e-6)
+
+
+def test_test_cfg_is_checked():
+    with pytest.raises(ValueError, match=r"\('whole', 'slide'\).*'tiled'"):
+        _slide_model(TINY, dict(mode='tiled'))
+    with pytest.raises(ValueError, match='crop_size'):
+        _slide_model(TINY, dict(mode='slide', stride=(4, 4)))
+    with pytest.raises(ValueError, match='out_channels'):
+        _slide_model(dict(type='_RecordingNet'), dict(mode='slide', crop_size=(8, 8), stride=(4, 4)))
+
+
+@MODELS.register_module(force=True)
+class _RecordingNet(nn.Module):
+    """A network without ``out_channels``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 2, 1)
+
+    def forward(self, x):
+        return [self.conv(x)]
+
+
+def _samples_of(b, shape):
+    out = []
+    for _ in range(b):
+        ds = SegDataSample()
+        ds.set_metainfo(dict(img_shape=shape, ori_shape=shape, pad_shape=shape, padding_size=[0, 0, 0, 0]))
+        out.append(ds)
+    return out

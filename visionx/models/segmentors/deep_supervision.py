@@ -9,7 +9,8 @@ import inspect
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.structures import PixelData
+from mmengine.config import ConfigDict
+from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.segmentors.base import BaseSegmentor
 
 from visionx.registry import MODELS
@@ -38,17 +39,24 @@ class DeepSupervisionSegmentor(BaseSegmentor):
     If they carry self-distillation soft labels ``gt_soft_seg`` (C, H, W) (``LoadSoftLabels``), every
     output's loss gets the (B, C, H, W) float soft target instead of the hard label (see
     :func:`~visionx.models.segmentors.soft_label.stack_soft_targets`).
-    Inputs are padded to the network's size divisor at inference and the logits cropped back.
+    Inputs (whole images or sliding-window crops) are padded to the network's size divisor at inference and
+    the logits cropped back.
 
     Args:
         network: config of a network returning a list of logit maps (main first), e.g. ``MonaiDynUNet`` (:mod:`visionx.models.networks`).
         loss: one loss config or a list (each logged under its ``loss_name``).
         data_preprocessor: mmseg ``SegDataPreProcessor`` config.
+        train_cfg: unused by this segmentor; must be None or empty.
+        test_cfg: mmseg inference settings: ``mode='whole'`` (default) or ``mode='slide'`` with ``crop_size``
+            and ``stride`` (h, w); slide averages the main-output logits of overlapping crops with mmseg's
+            :meth:`EncoderDecoder.slide_inference` and needs a network exposing ``out_channels``.
+        init_cfg: MMEngine initialisation config.
         binary_threshold: one-channel outputs predict foreground where ``output > binary_threshold``
             (0: sigmoid > 0.5; TOPO's distance regression uses 1e-5).
     """
 
     supports_soft_labels = True
+    TEST_MODES = ('whole', 'slide')
 
     def __init__(self, network: dict, loss: dict | list[dict], data_preprocessor: dict | None = None,
                  train_cfg: dict | None = None, test_cfg: dict | None = None,
@@ -58,9 +66,33 @@ class DeepSupervisionSegmentor(BaseSegmentor):
         self.network = MODELS.build(network)
         losses = loss if isinstance(loss, (list, tuple)) else [loss]
         self.losses = nn.ModuleList(MODELS.build(cfg) for cfg in losses)
-        self.train_cfg, self.test_cfg = train_cfg, test_cfg
+        if train_cfg:
+            raise ValueError(f'DeepSupervisionSegmentor takes no train_cfg, got {train_cfg}')
+        self.train_cfg = train_cfg
+        self.test_cfg = self._check_test_cfg(test_cfg)
         self.size_divisor = getattr(self.network, 'size_divisor', 1)
         self.align_corners = False  # read by BaseSegmentor.postprocess_result
+
+    def _check_test_cfg(self, test_cfg: dict | None) -> ConfigDict:
+        cfg = ConfigDict(test_cfg or {})
+        cfg.setdefault('mode', 'whole')
+        if cfg.mode not in self.TEST_MODES:
+            raise ValueError(f'DeepSupervisionSegmentor: test_cfg.mode must be one of {self.TEST_MODES}, '
+                             f'got {cfg.mode!r}')
+        if cfg.mode == 'slide':
+            for key in ('crop_size', 'stride'):
+                value = cfg.get(key)
+                if value is None or len(value) != 2 or min(value) <= 0:
+                    raise ValueError(f"test_cfg.mode='slide' needs {key}=(h, w) of positive ints, got {value!r}")
+            if not isinstance(getattr(self.network, 'out_channels', None), int):
+                raise ValueError(f"test_cfg.mode='slide' needs a network with an int out_channels attribute; "
+                                 f'{type(self.network).__name__} has none')
+        return cfg
+
+    @property
+    def out_channels(self) -> int:
+        """Channels of the main output (read by mmseg's slide inference)."""
+        return self.network.out_channels
 
     # BaseSegmentor's abstract interface ---------------------------------------------------------
     def extract_feat(self, inputs: torch.Tensor) -> list[torch.Tensor]:
@@ -72,6 +104,17 @@ class DeepSupervisionSegmentor(BaseSegmentor):
         ph, pw = (-h) % self.size_divisor, (-w) % self.size_divisor
         x = F.pad(inputs, (0, pw, 0, ph)) if ph or pw else inputs
         return self.network(x)[0][..., :h, :w]
+
+    def inference(self, inputs: torch.Tensor, batch_img_metas: list[dict]) -> torch.Tensor:
+        """Main-output logits (B, C, H, W) by ``test_cfg.mode``: ``'whole'`` image or ``'slide'`` window.
+
+        ``'slide'`` is mmseg's :meth:`EncoderDecoder.slide_inference`: crops of ``crop_size`` every ``stride``
+        (the last one flush with the border), each through :meth:`encode_decode`, logits averaged where they
+        overlap.
+        """
+        if self.test_cfg.mode == 'slide':
+            return EncoderDecoder.slide_inference(self, inputs, [dict(m) for m in batch_img_metas])
+        return self.encode_decode(inputs, batch_img_metas)
 
     def _forward(self, inputs: torch.Tensor, data_samples=None) -> torch.Tensor:
         return self.encode_decode(inputs, [])
@@ -113,7 +156,7 @@ class DeepSupervisionSegmentor(BaseSegmentor):
         else:
             batch_img_metas = [dict(ori_shape=inputs.shape[2:], img_shape=inputs.shape[2:],
                                     pad_shape=inputs.shape[2:], padding_size=[0, 0, 0, 0])] * inputs.shape[0]
-        logits = self.encode_decode(inputs, batch_img_metas)
+        logits = self.inference(inputs, batch_img_metas)
         if logits.shape[1] == 1:
             # x > t  <=>  argmax([t, x]) (ties go to background); keeps BaseSegmentor's multi-class
             # post-processing.  t = 0 is sigmoid(x) > 0.5.
