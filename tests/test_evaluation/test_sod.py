@@ -107,6 +107,39 @@ def test_weighted_f_and_relaxed_boundary():
     assert relaxed_boundary_fmeasure(np.zeros_like(gt), gt) == 0.0
 
 
+def test_adaptive_e_measure_by_hand():
+    """2x2 case: threshold 2 * mean(pred) = 0.8 binarises pred to F = [[0, 1], [0, 0]]; GT = [[0, 1], [0, 1]].
+
+    phi_F = F - 1/4, phi_G = G - 1/2; xi = 2 phi_F phi_G / (phi_F^2 + phi_G^2); E = mean((1 + xi)^2 / 4):
+    (0, 0) and (1, 0): xi = 0.25 / 0.3125 = 0.8 -> 0.81; (0, 1): xi = 0.75 / 0.8125 = 12/13 -> 625/676;
+    (1, 1): xi = -0.8 -> 0.01.
+    """
+    pred = np.array([[0.1, 0.9], [0.4, 0.2]])
+    assert adaptive_e_measure(pred, GT) == pytest.approx((0.81 + 625 / 676 + 0.81 + 0.01) / 4, rel=1e-9)
+    # threshold capped at 1: mean 0.6 -> min(1.2, 1) = 1, nothing reaches it, F = 0, phi_F = 0, xi = 0
+    assert adaptive_e_measure(np.array([[0.1, 0.9], [0.6, 0.8]]), GT) == pytest.approx(0.25, rel=1e-9)
+
+
+def test_weighted_f_by_hand():
+    """Margolin et al.'s weighted F (beta^2 = 1) on cases where every term is computable by hand.
+
+    Foreground errors 0: min(E, EA) = 0 there, so R = 1; background errors keep E and get the importance
+    weight B = 2 - 0.5^(d / 5) (d = distance to the foreground); TPw = |fg|, FPw = sum_bg E * B.
+    """
+    gt = np.array([[1, 1, 0, 0, 0]], float)
+    pred = np.array([[1, 1, 0.5, 0, 0.25]])
+    fpw = 0.5 * (2 - 0.5 ** (1 / 5)) + 0.25 * (2 - 0.5 ** (3 / 5))  # distances 1 and 3
+    p = 2 / (2 + fpw)
+    assert weighted_fmeasure(pred, gt) == pytest.approx(2 * p / (1 + p), rel=1e-9)
+    # Uniform foreground error e, no background error: E^t = e everywhere, so the normalised Gaussian
+    # gives EA = e inside the image (the 7x7 windows of the foreground pixels stay inside), R = 1 - e, P = 1.
+    gt = np.zeros((12, 12))
+    gt[4:8, 4:8] = 1
+    e = 0.4
+    pred = gt * (1 - e)
+    assert weighted_fmeasure(pred, gt) == pytest.approx(2 * (1 - e) / (2 - e), rel=1e-9)
+
+
 def _sample(pred, gt, name):
     return dict(seg_logits=dict(data=torch.as_tensor(pred, dtype=torch.float32)[None]),
                 gt_sem_seg=dict(data=torch.as_tensor(gt, dtype=torch.float32)[None]), dataset_name=name,
