@@ -89,3 +89,40 @@ def test_transforms():
     assert TubedSkeleton()(dict(gt_seg_map=seg))['gt_skeleton'].sum() > 0
     with pytest.raises(ValueError):
         RandHue(prob=2)
+
+
+def test_unexpected_label_values_warn_once_per_file_and_are_kept(tmp_path):
+    """A label PNG with 6 pixels of value 8 (as the real test/accurate/163.png): one warning naming the
+    file, the value and the count; the values are kept (8 stays class 8, as in the official code)."""
+    import logging
+
+    import mmcv
+    from mmengine.logging import MMLogger
+
+    init_default_scope('visionx')
+    for kind in ('images', 'accurate'):
+        (tmp_path / 'train' / kind).mkdir(parents=True)
+    mmcv.imwrite(np.full((16, 16, 3), 128, np.uint8), str(tmp_path / 'train/images/001.png'))
+    label = np.zeros((16, 16), np.uint8)
+    label[4:8] = 255
+    label[12, 2:8] = 8
+    label_path = tmp_path / 'train/accurate/001.png'
+    mmcv.imwrite(label, str(label_path))
+    (tmp_path / 'splits.yaml').write_text(yaml.safe_dump({1: {'train': ['dataset/train/images/001.png']}}))
+
+    records = []
+    handler = logging.Handler(level=logging.WARNING)
+    handler.emit = records.append
+    logger = MMLogger.get_instance(f'test_topomortar_labels_{id(tmp_path)}')  # becomes the current logger
+    logger.addHandler(handler)
+    try:
+        datasets = [TopoMortarDataset(data_root=str(tmp_path), pipeline=[dict(type='LoadAnnotations')])
+                    for _ in range(2)]
+    finally:
+        logger.removeHandler(handler)
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert str(label_path) in warnings[0] and 'value 8: 6 pixels' in warnings[0]
+    seg = datasets[1][0]['gt_seg_map']
+    values, counts = np.unique(seg, return_counts=True)
+    assert dict(zip(values.tolist(), counts.tolist())) == {0: 16 * 16 - 64 - 6, 1: 64, 8: 6}

@@ -12,14 +12,21 @@
 
 Split entries are paths such as ``dataset/train/images/036.png``; only their last three components are
 used (relative to ``data_root``).  Labels store mortar as 255; the dataset maps 255 -> 1 through mmseg's
-``label_map`` (mmseg's default ``ignore_index=255`` would otherwise drop every mortar pixel).
+``label_map`` (mmseg's default ``ignore_index=255`` would otherwise drop every mortar pixel).  Other values
+are kept as they are, as in the official code (``test/accurate/163.png`` has 6 pixels of value 8, which
+become class 8 and count as background), with a warning naming the file, the values and their pixel counts.
 """
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 
+import mmcv
+import numpy as np
 import yaml
+from mmengine import fileio
+from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 
 from visionx.registry import DATASETS
@@ -28,6 +35,35 @@ from visionx.utils.errors import ConfigError, DataFormatError, UserFileNotFoundE
 LABEL_TYPES = ('accurate', 'noisy', 'pseudo')
 SIZES = {'large': 'splits.yaml', 'small': 'splits_small.yaml'}
 SPLITS = ('train', 'val', 'test')
+LABEL_VALUES = (0, 255)  # background, mortar
+_checked_labels: set[str] = set()  # label files already checked in this process
+
+
+def unexpected_label_values(path: str | Path) -> dict[int, int]:
+    """``{value: pixel count}`` of the values of a label file other than 0 and 255.
+
+    The file is decoded as mmseg's ``LoadAnnotations`` does (``flag='unchanged'``, pillow backend).
+    """
+    label = mmcv.imfrombytes(fileio.get(str(path)), flag='unchanged', backend='pillow')
+    values, counts = np.unique(np.asarray(label), return_counts=True)
+    return {int(v): int(c) for v, c in zip(values, counts) if int(v) not in LABEL_VALUES}
+
+
+def check_label_values(path: str | Path) -> None:
+    """Warn about label values other than 0/255, naming the file, the values and their pixel counts.
+
+    Each file is read and reported at most once per process (building the dataset again stays silent).
+    """
+    key = str(Path(path).resolve())
+    if key in _checked_labels:
+        return
+    _checked_labels.add(key)
+    extra = unexpected_label_values(path)
+    if extra:
+        counts = ', '.join(f'value {v}: {c} pixel{"s" if c != 1 else ""}' for v, c in sorted(extra.items()))
+        print_log(f'{path}: unexpected label values ({counts}); TopoMortar labels are 0 (background) and 255 '
+                  '(mortar). They are kept as their own classes, as in the official code, and count as '
+                  'background in the metrics.', logger='current', level=logging.WARNING)
 
 
 def read_groups(path: str | Path) -> dict[int, str]:
@@ -100,6 +136,7 @@ class TopoMortarDataset(BaseSegDataset):
             for p in (img, seg):
                 if not p.is_file():
                     raise UserFileNotFoundError(f'{p} listed in {split_file} does not exist')
+            check_label_values(seg)
             image_id = int(Path(parts[-1]).stem)
             group = groups.get(image_id, self.split) if self.split == 'test' else self.split
             data_list.append(dict(img_path=str(img), seg_map_path=str(seg), label_map={255: 1},
