@@ -1,4 +1,5 @@
 """GridFormer model: paper parameter counts, shapes, attention maths, backends, bad input."""
+import numpy as np
 import pytest
 import torch
 
@@ -98,5 +99,27 @@ def test_predict_mesh_and_iou_outputs():
     x = torch.rand(1, 200, 3) - 0.5
     out = model.predict(x, dict(points_iou=torch.rand(1, 500, 3) - 0.5, generate_mesh=torch.tensor([True])))
     assert out[0]['occ_prob_iou'].shape == (500,)
-    assert ((out[0]['occ_prob_iou'] >= 0) & (out[0]['occ_prob_iou'] <= 1)).all()
     assert out[0]['vertices'].ndim == 2 and out[0]['faces'].ndim == 2
+
+
+def test_predict_probabilities_of_a_hand_built_decoder():
+    """Decoder weights that give the logit k (0.4 - |x| - |y| - |z|) whatever the encoder features.
+
+    ``fc_c`` zero (features drop out), residual blocks zero (identities), ``fc_p`` writes (x, -x, y, -y, z, -z)
+    into six hidden units and ``fc_out`` sums their ReLUs with weight -k and bias 0.4 k.
+    """
+    model = tiny().eval()
+    k = 10.0
+    with torch.no_grad():
+        for p in model.decoder.parameters():
+            p.zero_()
+        for i in range(3):
+            model.decoder.fc_p.weight[2 * i, i] = 1.0
+            model.decoder.fc_p.weight[2 * i + 1, i] = -1.0
+        model.decoder.fc_out.weight[0, :6] = -k
+        model.decoder.fc_out.bias.fill_(0.4 * k)
+    q = torch.rand(1, 300, 3) - 0.5
+    out = model.predict(torch.rand(1, 200, 3) - 0.5, dict(points_iou=q))
+    l1 = q[0].double().abs().sum(1).numpy()
+    expected = 1 / (1 + np.exp(-k * (0.4 - l1)))
+    np.testing.assert_allclose(np.asarray(out[0]['occ_prob_iou'], np.float64), expected, rtol=1e-5, atol=1e-6)
