@@ -128,3 +128,11 @@ def test_visualisation_registries_hold_something():
         reg.import_from_location()
         assert reg.module_dict, f'{name} is empty'
     assert not hasattr(registry, 'INFERENCERS')  # VisionX has no mmengine inferencer: no empty registry
+
+
+def test_configs_use_the_current_names():
+    configs = Path(__file__).resolve().parents[2] / 'configs'
+    old = ('TopoLoss', 'TOPOLoss', 'PancreasH5Dataset', 'BraTS19H5Dataset', 'ShapeNetOccupancyDataset')
+    bad = [f'{p.relative_to(configs)}: {name}' for p in configs.rglob('*.py') for name in old
+           if f"'{name}'" in p.read_text()]
+    assert not bad, bad

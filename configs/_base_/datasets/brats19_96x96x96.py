@@ -13,6 +13,6 @@ train_pipeline = [
     dict(type='PackVolumeInputs'),
 ]
 train_dataloader = dict(
-    dataset=dict(type='BraTS19H5Dataset', data_root=data_root, labeled_num=25, pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(type='BraTS19H5Dataset', data_root=data_root, split_file='test.list'))
+    dataset=dict(type='BraTS19Dataset', data_root=data_root, labeled_num=25, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(type='BraTS19Dataset', data_root=data_root, split_file='test.list'))
 test_dataloader = val_dataloader

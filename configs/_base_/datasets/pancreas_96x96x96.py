@@ -12,6 +12,6 @@ train_pipeline = [
     dict(type='PackVolumeInputs'),
 ]
 train_dataloader = dict(
-    dataset=dict(type='PancreasH5Dataset', data_root=data_root, labeled_num=6, pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(type='PancreasH5Dataset', data_root=data_root))
+    dataset=dict(type='PancreasDataset', data_root=data_root, labeled_num=6, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(type='PancreasDataset', data_root=data_root))
 test_dataloader = val_dataloader

@@ -2,7 +2,7 @@
 # batch 32 (paper: 2 GPUs with DataParallel -> 2 x 16 here).  Validation IoU at 0.2; test meshes scored on
 # 100k points with F-scores at 0.01 / 0.015 / 0.02.
 data_root = 'data/ShapeNet'
-dataset_type = 'ShapeNetOccupancyDataset'
+dataset_type = 'ShapeNetDataset'
 
 train_pipeline = [
     dict(type='SubsamplePointcloud', num_points=3000),

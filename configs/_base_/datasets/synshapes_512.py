@@ -26,19 +26,19 @@ train_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ShapeNetOccupancyDataset', data_root=data_root, split='train',
+    dataset=dict(type='ShapeNetDataset', data_root=data_root, split='train',
                  pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ShapeNetOccupancyDataset', data_root=data_root, split='val', with_iou=True,
+    dataset=dict(type='ShapeNetDataset', data_root=data_root, split='val', with_iou=True,
                  test_mode=True, pipeline=val_pipeline))
 test_dataloader = dict(
     batch_size=1, num_workers=0, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ShapeNetOccupancyDataset', data_root=data_root, split='test', with_iou=True,
+    dataset=dict(type='ShapeNetDataset', data_root=data_root, split='test', with_iou=True,
                  with_surface=True, test_mode=True, pipeline=test_pipeline))
 val_evaluator = dict(type='OccupancyIoUMetric', threshold=0.2, per_class=True)
 test_evaluator = dict(type='MeshReconstructionMetric', n_points=20000)
