@@ -88,3 +88,75 @@ def test_bad_inputs(octahedron_ckpt, tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError):
         _run(monkeypatch, tmp_path / 'cloud.xyz', tmp_path / 'absent.pth', '--config', CONFIG,
              '--out', tmp_path / 'm.ply', '--device', 'cpu')
+
+
+# --------------------------------------------------------------------------------------- model and file checks
+from tests.test_demo.conftest import GRIDFORMER_TINY, save_checkpoint  # noqa: E402
+
+
+def test_config_is_taken_from_the_checkpoint(octahedron_ckpt, tmp_path, run_cli):
+    """Without --config the config stored in the checkpoint's meta (as tools/train.py writes it) is used: the
+    octahedron network exports the octahedron with no config file given."""
+    ckpt = torch.load(octahedron_ckpt, weights_only=True)
+    ckpt['meta'] = {'cfg': Config.fromfile(str(CONFIG)).pretty_text}
+    torch.save(ckpt, tmp_path / 'with_meta.pth')
+    src = tmp_path / 'cloud.xyz'
+    np.savetxt(src, _octahedron_points(500))
+    out = tmp_path / 'mesh.ply'
+    code, stdout, _ = run_cli(mesh_export, [src, tmp_path / 'with_meta.pth', '--out', out, '--num-points', 256,
+                                            '--resolution', 16, '--device', 'cpu', '--threads', 1])
+    assert code == 0 and f'wrote {out}' in stdout
+    mesh = trimesh.load(out, process=False)
+    l1 = np.abs(mesh.vertices - CENTRE).sum(1) / SCALE
+    np.testing.assert_allclose(l1, 0.5, atol=0.03)
+    assert torch.get_num_threads() == 1
+    torch.set_num_threads(2)
+
+
+@pytest.mark.parametrize('kind, with_config, message', [
+    ('linear', False, 'stores no config'),
+    ('linear', True, 'does not match model GridFormer'),
+    ('tracoco', False, 'describes a TraCoCo model; mesh export needs GridFormer'),
+    ('tracoco', True, 'does not match model GridFormer'),
+])
+def test_wrong_checkpoints_are_refused(kind, with_config, message, foreign_checkpoints, tmp_path, run_cli):
+    """A bare nn.Linear state dict and a TraCoCo checkpoint: one error line, exit 2, nothing written."""
+    src = tmp_path / 'cloud.xyz'
+    np.savetxt(src, _octahedron_points(50))
+    out_dir = tmp_path / 'out'
+    out_dir.mkdir()
+    argv = [src, foreign_checkpoints[kind], '--out', out_dir / 'mesh.ply', '--render', out_dir / 'v.png']
+    code, _, err = run_cli(mesh_export, argv + (['--config', GRIDFORMER_TINY] if with_config else []))
+    assert code == 2 and message in err and str(foreign_checkpoints[kind]) in err
+    assert err.startswith('error: ') and 'Traceback' not in err
+    assert list(out_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize('name, content, message', [
+    ('empty.xyz', '', 'empty file'),
+    ('nan.xyz', '0 0 0\n1 nan 1\n2 2 2\n', '1 of 3 points have NaN or Inf'),
+    ('one.xyz', '0.5 0.5 0.5\n', '1 point(s); need at least 2'),
+    ('header.xyz', 'x y z\n0 0 0\n1 1 1\n', 'line 1 is not numeric'),
+    ('short.xyz', '0 0\n1 1\n', 'expected (N, 3) coordinates'),
+])
+def test_bad_point_files_give_one_error_line(name, content, message, octahedron_ckpt, tmp_path, run_cli):
+    (tmp_path / name).write_text(content)
+    out_dir = tmp_path / 'out'
+    out_dir.mkdir()
+    code, _, err = run_cli(mesh_export, [tmp_path / name, octahedron_ckpt, '--config', CONFIG,
+                                         '--out', out_dir / 'mesh.ply'])
+    assert code == 2, err
+    first = err.splitlines()[0]
+    assert first.startswith(f'error: {tmp_path / name}') and message in first, err
+    assert 'Traceback' not in err and list(out_dir.iterdir()) == []
+
+
+def test_options_are_checked_before_the_input_is_read(tmp_path, run_cli):
+    """A wrong --out suffix is reported even though neither the input nor the checkpoint exists."""
+    code, _, err = run_cli(mesh_export, [tmp_path / 'absent.xyz', tmp_path / 'absent.pth',
+                                         '--out', tmp_path / 'mesh.stl'])
+    assert code == 2 and '--out must end in .ply, .obj or .off' in err
+    code, _, err = run_cli(mesh_export, [tmp_path / 'absent.xyz', tmp_path / 'absent.pth',
+                                         '--out', tmp_path / 'mesh.ply', '--threads', 0])
+    assert code == 2 and '--threads must be >= 1' in err
+    assert list(tmp_path.iterdir()) == []
