@@ -1,0 +1,11 @@
+"""Few-shot segmentation (RePRI): the base segmentor and the transductive per-task classifier."""
+from .repri import (RePRIClassifier, RePRIState, cosine_logits, downsample_masks, fg_bg_probas,
+                    oracle_proportion, proportion_kl, prototype_init, query_entropy, query_marginal,
+                    support_cross_entropy)
+from .segmentor import FewShotEncoderDecoder
+
+__all__ = [
+    'FewShotEncoderDecoder', 'RePRIClassifier', 'RePRIState', 'cosine_logits', 'downsample_masks',
+    'fg_bg_probas', 'oracle_proportion', 'proportion_kl', 'prototype_init', 'query_entropy',
+    'query_marginal', 'support_cross_entropy'
+]
