@@ -1,0 +1,6 @@
+"""Class-incremental semantic segmentation models: growing heads and the incremental segmentor."""
+from .heads import IncrementalASPPHead, IncrementalClassifier, mib_init
+from .segmentor import IncrementalEncoderDecoder, load_step_state
+
+__all__ = ['IncrementalASPPHead', 'IncrementalClassifier', 'mib_init', 'IncrementalEncoderDecoder',
+           'load_step_state']
