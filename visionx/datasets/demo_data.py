@@ -17,6 +17,7 @@ DEMO_GENERATORS: dict[str, str] = {
     'basnet': 'visionx.datasets.salient.synthetic:make_demo',
     'topomortar': 'visionx.datasets.topomortar.synthetic:make_demo',
     'tracoco': 'visionx.datasets.medical.synthetic:make_demo',
+    'repri': 'visionx.datasets.fewshot.synthetic:make_demo',
 }
 
 
@@ -67,7 +68,9 @@ def make_official_layouts(root: str | Path, seed: int = 0) -> Path:
     ``root`` plays the role of the repository's ``data/`` folder: a config's ``data_root='data/X'`` reads
     ``root/X``.  Written: ``DUTS/DUTS-TR``, ``DUTS-TE``, ``HKU-IS``, ``PASCAL-S``, ``DUT-OMRON``, ``ECSSD``,
     ``SOD`` (BASNet), ``ShapeNet`` with stage-2 boundary files and ``synthetic_room_dataset`` (GridFormer),
-    ``TopoMortar`` and ``LA``, ``Pancreas``, ``BraTS19`` (TraCoCo), each with a couple of samples per split
+    ``TopoMortar`` and ``LA``, ``Pancreas``, ``BraTS19`` (TraCoCo), ``pascal`` (VOC2012 + SBD layout with the
+    official ``lists/pascal``) and ``coco`` (COCO 2014 masks as ``create_masks.py`` writes them, ``lists/coco``)
+    (RePRI), each with a couple of samples per split
     (TraCoCo: enough training cases for the configs' ``labeled_num``).  Used by ``tests/test_configs.py``
     to build every config's datasets; not a substitute for the real data.
 
@@ -77,6 +80,7 @@ def make_official_layouts(root: str | Path, seed: int = 0) -> Path:
     from visionx.datasets.medical.synthetic import make_benchmark_layout
     from visionx.datasets.reconstruction.synthetic_shapes import write_rooms_layout, write_shapenet_layout
     from visionx.datasets.salient.synthetic import write_benchmark_layouts
+    from visionx.datasets.fewshot.synthetic import write_coco_layout, write_pascal_layout
     from visionx.datasets.topomortar.synthetic import make_demo as make_topomortar
     root = Path(root)
     write_benchmark_layouts(root, n=2, seed=seed)
@@ -85,4 +89,6 @@ def make_official_layouts(root: str | Path, seed: int = 0) -> Path:
     make_topomortar(root / 'TopoMortar', seed=seed, small=True)
     for name, n_train in OFFICIAL_TRACOCO_TRAIN.items():
         make_benchmark_layout(root / name, name, n_train=n_train, n_eval=2, seed=seed)
+    write_pascal_layout(root / 'pascal', seed=seed)
+    write_coco_layout(root / 'coco', seed=seed)
     return root
