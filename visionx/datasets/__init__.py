@@ -1,2 +1,2 @@
 """Datasets and their transforms, one sub-package per method family."""
-from . import ciss, medical, reconstruction, salient, topomortar  # noqa: F401
+from . import ciss, fewshot, medical, reconstruction, salient, topomortar  # noqa: F401
