@@ -154,6 +154,9 @@ def test_script_end_to_end_with_bad_inputs(tmp_path, images, basnet, capsys):
     assert script.main([str(images / 'a.jpg'), '--checkpoint', str(ckpt), '--out-dir', str(tmp_path / 'o2'),
                         '--size', '32']) == 0
     torch.save({'state_dict': {'conv.weight': torch.zeros(1)}}, tmp_path / 'other.pth')
-    assert script.main([str(images / 'a.jpg'), '--checkpoint', str(tmp_path / 'other.pth'), '--out-dir',
-                        str(tmp_path / 'o3')]) == 2
-    assert 'not a BASNet checkpoint' in capsys.readouterr().err
+    from visionx.utils.cli import run_tool
+    with pytest.raises(SystemExit) as exc:
+        run_tool(lambda: script.main([str(images / 'a.jpg'), '--checkpoint', str(tmp_path / 'other.pth'),
+                                      '--out-dir', str(tmp_path / 'o3')]))
+    assert exc.value.code == 2 and 'not a BASNet checkpoint' in capsys.readouterr().err
+    assert not (tmp_path / 'o3').exists()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -24,7 +25,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageColor, ImageOps
 
-__all__ = ['IMAGE_SUFFIXES', 'read_image', 'load_basnet_weights', 'objectcut_postprocess', 'CutResult',
+from visionx.utils import CheckpointMismatchError, ConfigError, DataFormatError, UserFileNotFoundError
+
+__all__ = ['IMAGE_SUFFIXES', 'DEFAULT_MAX_PIXELS', 'image_size', 'read_image', 'load_basnet_weights', 'objectcut_postprocess', 'CutResult',
            'ObjectCutter']
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp')
@@ -44,26 +47,68 @@ def _to_uint8(arr: np.ndarray) -> np.ndarray:
     return (arr * scale).round().clip(0, 255).astype(np.uint8)
 
 
-def read_image(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
+#: Default pixel limit of :func:`read_image` (``--max-pixels``): above the 108 MP of current phone cameras,
+#: far below the 400 MP of a 20000 x 20000 decompression bomb (4 GB RSS when decoded).
+DEFAULT_MAX_PIXELS = 120_000_000
+_PIL_LIMIT_LOCK = threading.Lock()
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) from the image header, without decoding the pixels.
+
+    PIL's own decompression-bomb check is bypassed here (the caller applies its own limit).
+
+    Raises:
+        DataFormatError: the header is not that of a JPEG / PNG / WebP / TIFF / BMP image.
+    """
+    with _PIL_LIMIT_LOCK:
+        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            with Image.open(path) as img:
+                return img.size
+        except (OSError, SyntaxError, ValueError) as err:
+            raise DataFormatError(f'{path}: not a readable image ({err}); expected JPEG, PNG, WebP, TIFF or '
+                                  'BMP') from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+
+
+def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS
+               ) -> tuple[np.ndarray, np.ndarray | None]:
     """Read an image as RGB uint8 with EXIF orientation applied.
+
+    The pixel count is read from the header and checked against ``max_pixels`` before anything is decoded,
+    on every path (PIL, and OpenCV for the 16-bit colour TIFFs PIL cannot decode): a small file declaring a
+    huge size (a decompression bomb) is refused instead of filling the memory.
 
     Args:
         path: JPEG / PNG / WebP / TIFF / BMP file; grey, palette, RGBA and 16-bit images are accepted.
+        max_pixels: Largest accepted width x height; None or 0: no limit.
 
     Returns:
         ``(rgb, alpha)``: (H, W, 3) uint8 and the image's own (H, W) uint8 alpha channel, or None.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is empty, truncated or not a decodable image.
+        UserFileNotFoundError: ``path`` does not exist.
+        DataFormatError: the file is empty, truncated, not a decodable image, or larger than ``max_pixels``.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f'{path}: no such file')
+        raise UserFileNotFoundError(f'{path}: no such file')
     if path.stat().st_size == 0:
-        raise ValueError(f'{path}: empty file (0 bytes)')
+        raise DataFormatError(f'{path}: empty file (0 bytes)')
+    width, height = image_size(path)
+    if max_pixels and width * height > max_pixels:
+        raise DataFormatError(f'{path}: {width} x {height} = {width * height:,} pixels, more than the limit of '
+                              f'{max_pixels:,} (possible decompression bomb; raise --max-pixels to accept it)')
     try:
-        with Image.open(path) as img:
+        with _PIL_LIMIT_LOCK:  # size checked above; PIL's own limit would refuse images the user allowed
+            limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                img = Image.open(path)
+            finally:
+                Image.MAX_IMAGE_PIXELS = limit
+        with img:
             img.load()  # decodes now, so truncated files fail here
             img = ImageOps.exif_transpose(img)
             if img.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
@@ -74,13 +119,14 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
                 img = img.convert('RGBA')
                 alpha = np.asarray(img)[..., 3].copy()
             return np.asarray(img.convert('RGB')).copy(), alpha
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as pil_err:
-        # PIL cannot decode some 16-bit colour TIFFs; OpenCV can (without EXIF rotation).
+    except (OSError, SyntaxError, ValueError) as pil_err:
+        # PIL cannot decode some 16-bit colour TIFFs; OpenCV can (without EXIF rotation).  The header size
+        # was checked above, so this decode is bounded too.
         data = np.fromfile(path, np.uint8)
         arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
         if arr is None:
-            raise ValueError(f'{path}: not a readable image ({pil_err}); expected JPEG, PNG, WebP, TIFF or '
-                             'BMP') from None
+            raise DataFormatError(f'{path}: not a readable image ({pil_err}); expected JPEG, PNG, WebP, TIFF or '
+                                  'BMP') from None
         alpha = None
         if arr.ndim == 2:
             arr = np.repeat(arr[..., None], 3, axis=2)
@@ -92,29 +138,31 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
         return _to_uint8(arr), alpha
 
 
-def load_basnet_weights(model: torch.nn.Module, checkpoint: str | os.PathLike, assign: bool = False) -> None:
+def load_basnet_weights(model: torch.nn.Module, checkpoint: str | os.PathLike, assign: bool = False,
+                        loaded: dict | None = None) -> None:
     """Load a VisionX or official BASNet checkpoint into ``model`` (strict, weights-only unpickling).
 
     Args:
         model: A ``BASNet``; may live on the ``meta`` device when ``assign=True`` (no random init needed).
         checkpoint: VisionX checkpoint (``{'state_dict': ...}``) or the official ``basnet.pth``.
         assign: Adopt the checkpoint tensors instead of copying into existing ones.
+        loaded: The checkpoint already loaded from ``checkpoint`` (skips reading the file again).
 
     Raises:
-        FileNotFoundError: no such checkpoint.
-        ValueError: the file is not a BASNet checkpoint (names missing / unexpected keys).
+        UserFileNotFoundError: no such checkpoint.
+        CheckpointMismatchError: the file is not a BASNet checkpoint (names missing / unexpected keys).
     """
     from visionx.models.converters.basnet import convert_official_basnet, is_official_basnet
     path = Path(checkpoint)
     if not path.is_file():
-        raise FileNotFoundError(f'checkpoint {path} not found (expected a VisionX BASNet .pth or the '
+        raise UserFileNotFoundError(f'checkpoint {path} not found (expected a VisionX BASNet .pth or the '
                                 'official basnet.pth)')
     try:
-        state = torch.load(path, map_location='cpu', weights_only=True)
+        state = loaded if loaded is not None else torch.load(path, map_location='cpu', weights_only=True)
     except Exception as err:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(f'checkpoint {path} cannot be loaded safely: {err}') from None
+        raise CheckpointMismatchError(f'checkpoint {path} cannot be loaded safely: {err}') from None
     if not isinstance(state, dict):
-        raise ValueError(f'checkpoint {path} does not hold a state dict')
+        raise CheckpointMismatchError(f'checkpoint {path} does not hold a state dict')
     if is_official_basnet(state):
         state = convert_official_basnet(state)
     else:
@@ -126,12 +174,12 @@ def load_basnet_weights(model: torch.nn.Module, checkpoint: str | os.PathLike, a
     missing = sorted(own - set(state) - {k for k in own if k.endswith('num_batches_tracked')})
     unexpected = sorted(set(state) - own)
     if missing or unexpected:
-        raise ValueError(f'checkpoint {path} is not a BASNet checkpoint: {len(missing)} missing keys '
+        raise CheckpointMismatchError(f'checkpoint {path} is not a BASNet checkpoint: {len(missing)} missing keys '
                          f'(e.g. {missing[:3]}), {len(unexpected)} unexpected keys (e.g. {unexpected[:3]})')
     own_state = model.state_dict()
     shapes = [k for k, v in state.items() if tuple(v.shape) != tuple(own_state[k].shape)]
     if shapes:
-        raise ValueError(f'checkpoint {path} is not a BASNet checkpoint: shape mismatch for {shapes[:3]}')
+        raise CheckpointMismatchError(f'checkpoint {path} is not a BASNet checkpoint: shape mismatch for {shapes[:3]}')
     for k in own:  # PyTorch-0.4.0 checkpoints (the official one) have no BN num_batches_tracked
         if k.endswith('num_batches_tracked') and k not in state:
             state[k] = torch.zeros((), dtype=torch.long)
@@ -177,24 +225,41 @@ def parse_background(spec: str | None, size_hw: tuple[int, int]) -> np.ndarray |
     try:
         rgb = ImageColor.getrgb(spec)[:3]
     except ValueError:
-        raise ValueError(f'background {spec!r} is neither an image file nor a colour (name, #rrggbb or '
+        raise ConfigError(f'background {spec!r} is neither an image file nor a colour (name, #rrggbb or '
                          'r,g,b)') from None
     return np.broadcast_to(np.array(rgb, np.uint8), (h, w, 3))
 
 
 @dataclasses.dataclass
 class CutResult:
-    """Outputs of one cut: ``rgba`` (H, W, 4), ``alpha`` (H, W) and optionally ``composite`` (H, W, 3)."""
+    """Outputs of one cut: ``rgba`` (H, W, 4), ``alpha`` (H, W), optionally ``composite`` (H, W, 3).
+
+    ``constant`` is True when the image had a single colour: no object can be told from the background, so
+    the alpha is 0 everywhere (255 with ``invert``) instead of the network's min-max-normalised response.
+    """
     rgba: np.ndarray
     alpha: np.ndarray
     composite: np.ndarray | None = None
+    constant: bool = False
 
 
 class ObjectCutter:
     """Load BASNet once, cut many images.
 
+    The network is the ``model`` of ``config``, else of the config stored in the checkpoint by
+    ``tools/train.py``; it must be a ``BASNet``.  A checkpoint without a stored config (the official
+    ``basnet.pth``, a bare state dict) is loaded into BASNet's one architecture (ResNet-34 encoder, the
+    official decoder and refinement module).  Either way the checkpoint must fill exactly the network's
+    tensors (:func:`load_basnet_weights`).
+
+    **Constant images.** On an image of a single colour the network's map is flat up to padding artefacts,
+    which the per-image min-max normalisation would stretch to a full 0-255 matte.  Such an image has no
+    object to cut, so its alpha is 0 everywhere (the cut-out is fully transparent; 255 with ``invert``) and
+    :attr:`CutResult.constant` is set.
+
     Args:
         checkpoint: VisionX BASNet checkpoint or the official ``basnet.pth`` (converted on the fly).
+        config: Config file whose ``model`` is a BASNet (default: the checkpoint's stored config, if any).
         device: Torch device.
         input_size: Network input side (320 as ObjectCut; 256 as the BASNet test script).
         fuse_bn: Fold BatchNorm into the preceding convs (inference only; same outputs up to float error).
@@ -210,22 +275,15 @@ class ObjectCutter:
 
     def __init__(self, checkpoint: str | os.PathLike | None = None, device: str | torch.device = 'cpu',
                  input_size: int = 320, fuse_bn: bool = True, channels_last: bool = True,
-                 model: torch.nn.Module | None = None) -> None:
+                 model: torch.nn.Module | None = None, config: str | os.PathLike | None = None) -> None:
         if input_size < 32:
-            raise ValueError(f'input_size must be >= 32, got {input_size}')
+            raise ConfigError(f'input_size must be >= 32, got {input_size}')
         self.device = torch.device(device)
         self.input_size = int(input_size)
         if model is None:
             if checkpoint is None:
-                raise ValueError('ObjectCutter needs a checkpoint (VisionX BASNet .pth or official basnet.pth)')
-            import visionx.models  # noqa: F401  (registers BASNet)
-            from visionx.models.salient import BASNet
-            # built on the meta device and filled from the checkpoint: no time spent on random init
-            with torch.device('meta'):
-                model = BASNet(encoder=dict(type='BASNetEncoder', init_cfg=None))
-            load_basnet_weights(model, checkpoint, assign=True)
-            if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
-                raise ValueError(f'checkpoint {checkpoint} does not fill every BASNet tensor')
+                raise ConfigError('ObjectCutter needs a checkpoint (VisionX BASNet .pth or official basnet.pth)')
+            model = self._load(checkpoint, config)
         model = model.eval()
         if fuse_bn:  # note: folds the BNs of a passed-in ``model`` in place
             from visionx.models.salient.basnet import fuse_conv_bn_
@@ -234,6 +292,33 @@ class ObjectCutter:
         self.channels_last = channels_last
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+
+    @staticmethod
+    def _load(checkpoint: str | os.PathLike, config: str | os.PathLike | None) -> torch.nn.Module:
+        """BASNet of ``config`` / the stored config / the default architecture, filled from ``checkpoint``."""
+        import visionx.models  # noqa: F401  (registers BASNet)
+        from visionx.apis.inference import check_model_type, config_from_checkpoint, read_checkpoint
+        from visionx.models.salient import BASNet
+        from visionx.utils import load_config
+        ckpt = read_checkpoint(checkpoint)
+        if config is not None:
+            cfg, source = load_config(config), f'config {config}'
+        else:
+            cfg, source = config_from_checkpoint(ckpt, checkpoint), f'the config stored in checkpoint {checkpoint}'
+        kwargs: dict = dict(encoder=dict(type='BASNetEncoder'))
+        if cfg is not None:
+            check_model_type(cfg, ('BASNet',), 'object cut', source)
+            # the architecture's arguments; the data preprocessor (training-time batching) and the
+            # initialisation are not needed: ObjectCutter normalises images itself, the weights are loaded
+            kwargs.update({k: v for k, v in cfg.model.items() if k not in ('type', 'data_preprocessor', 'init_cfg')})
+        kwargs['encoder'] = dict(kwargs['encoder'] or dict(type='BASNetEncoder'), init_cfg=None)
+        # built on the meta device and filled from the checkpoint: no time spent on random init
+        with torch.device('meta'):
+            model = BASNet(**kwargs)
+        load_basnet_weights(model, checkpoint, assign=True, loaded=ckpt)
+        if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+            raise CheckpointMismatchError(f'checkpoint {checkpoint} does not fill every BASNet tensor')
+        return model
 
     def preprocess(self, rgb: np.ndarray) -> torch.Tensor:
         """(H, W, 3) uint8 -> (3, S, S) float: bilinear resize, / max, ImageNet normalisation."""
@@ -274,8 +359,14 @@ class ObjectCutter:
         return np.asarray(Image.fromarray(mask8).resize((w, h), Image.BILINEAR))
 
     @staticmethod
+    def is_constant(rgb: np.ndarray) -> bool:
+        """True when every pixel of the (H, W, 3) image has the same colour."""
+        flat = rgb.reshape(-1, rgb.shape[-1])
+        return bool((flat == flat[0]).all())
+
+    @staticmethod
     def compose(rgb: np.ndarray, alpha: np.ndarray, background: str | None = None,
-                invert: bool = False) -> CutResult:
+                invert: bool = False, constant: bool = False) -> CutResult:
         """RGBA cut-out (and a composite over ``background``) from an image and its alpha."""
         if invert:
             alpha = 255 - alpha
@@ -285,14 +376,18 @@ class ObjectCutter:
         if bg is not None:
             a = alpha.astype(np.float32)[..., None] / 255.0
             composite = (rgb * a + bg * (1 - a)).round().clip(0, 255).astype(np.uint8)
-        return CutResult(rgba=rgba, alpha=alpha, composite=composite)
+        return CutResult(rgba=rgba, alpha=alpha, composite=composite, constant=constant)
+
+    def _result(self, rgb: np.ndarray, prob: np.ndarray, background: str | None, postprocess: bool,
+                invert: bool) -> CutResult:
+        if self.is_constant(rgb):
+            return self.compose(rgb, np.zeros(rgb.shape[:2], np.uint8), background, invert, constant=True)
+        return self.compose(rgb, self.alpha_from_map(prob, rgb.shape[:2], postprocess), background, invert)
 
     def cut(self, rgb: np.ndarray, background: str | None = None, postprocess: bool = False,
             invert: bool = False) -> CutResult:
         """Cut one (H, W, 3) uint8 RGB image."""
-        prob = self.predict([rgb])[0]
-        alpha = self.alpha_from_map(prob, rgb.shape[:2], postprocess)
-        return self.compose(rgb, alpha, background, invert)
+        return self.cut_batch([rgb], background, postprocess, invert)[0]
 
     def cut_many(self, images: Iterable[np.ndarray], batch_size: int = 1, **kwargs) -> Iterable[CutResult]:
         """Cut images in batches of ``batch_size`` network passes; yields one :class:`CutResult` each."""
@@ -307,6 +402,7 @@ class ObjectCutter:
 
     def cut_batch(self, images: list[np.ndarray], background: str | None = None, postprocess: bool = False,
                    invert: bool = False) -> list[CutResult]:
-        probs = self.predict(images)
-        return [self.compose(im, self.alpha_from_map(p, im.shape[:2], postprocess), background, invert)
-                for im, p in zip(images, probs)]
+        """Cut a list of (H, W, 3) uint8 images in one network pass (constant images skip the network)."""
+        todo = [i for i, im in enumerate(images) if not self.is_constant(im)]
+        probs = dict(zip(todo, self.predict([images[i] for i in todo])))
+        return [self._result(im, probs.get(i), background, postprocess, invert) for i, im in enumerate(images)]
