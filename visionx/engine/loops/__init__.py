@@ -1,5 +1,6 @@
-"""Training loops."""
+"""Training and test loops."""
 from .iter_based import ResumableIterBasedTrainLoop
+from .repri import RePRITestLoop
 from .self_distillation import SelfDistillationLoop
 
-__all__ = ['ResumableIterBasedTrainLoop', 'SelfDistillationLoop']
+__all__ = ['RePRITestLoop', 'ResumableIterBasedTrainLoop', 'SelfDistillationLoop']

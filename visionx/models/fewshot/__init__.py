@@ -2,10 +2,11 @@
 from .repri import (RePRIClassifier, RePRIState, cosine_logits, downsample_masks, fg_bg_probas,
                     oracle_proportion, proportion_kl, prototype_init, query_entropy, query_marginal,
                     support_cross_entropy)
+from .data_preprocessor import FewShotSegDataPreProcessor
 from .segmentor import FewShotEncoderDecoder
 
 __all__ = [
-    'FewShotEncoderDecoder', 'RePRIClassifier', 'RePRIState', 'cosine_logits', 'downsample_masks',
+    'FewShotEncoderDecoder', 'FewShotSegDataPreProcessor', 'RePRIClassifier', 'RePRIState', 'cosine_logits', 'downsample_masks',
     'fg_bg_probas', 'oracle_proportion', 'proportion_kl', 'prototype_init', 'query_entropy',
     'query_marginal', 'support_cross_entropy'
 ]
