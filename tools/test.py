@@ -90,6 +90,9 @@ def default_metric_out_dirs(cfg) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if not os.path.isfile(args.checkpoint):  # before the config, data and model checks (which can take long)
+        from visionx.utils import UserFileNotFoundError
+        raise UserFileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     from mmengine.dist import get_rank
     from mmengine.registry import init_default_scope
 
