@@ -1,0 +1,6 @@
+# RePRI, PASCAL-5i fold 2 (novel classes 11-15): base training of PSPNet-R50, 1-shot RePRI test.
+_base_ = ['../_base_/models/pspnet_r50-d8_repri.py', '../_base_/datasets/pascal5i_417.py',
+          '../_base_/schedules/schedule_sgd-nesterov-cosine_100e.py', '../_base_/default_runtime.py']
+fold = 2
+train_dataloader = dict(dataset=dict(fold=fold))
+test_dataloader = dict(dataset=dict(fold=fold))
