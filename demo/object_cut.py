@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results = list(cutter.cut_batch([rgb for _, rgb in batch], background=args.background,
                                              postprocess=args.postprocess, invert=args.invert))
-        except Exception as err:  # noqa: BLE001 - reported per file
+        except (RuntimeError, MemoryError) as err:  # e.g. out of memory: reported per file, bugs propagate
             for path, _ in batch:
                 failed.append((str(path), f'inference failed: {err}'))
                 tqdm.write(f'FAILED {path}: inference failed: {err}', file=sys.stderr)
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                 if res.composite is not None:
                     _save_png(res.composite, out_dir / f'{name}_composite.png')
                 written += 1
-            except Exception as err:  # noqa: BLE001 - reported per file
+            except OSError as err:  # disk full, permissions: reported per file
                 failed.append((str(path), f'cannot write output: {err}'))
                 tqdm.write(f'FAILED {path}: cannot write output: {err}', file=sys.stderr)
             bar.update(1)
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in files:
         try:
             rgb, _ = read_image(path, max_pixels=args.max_pixels)
-        except Exception as err:  # noqa: BLE001 - reported per file
+        except Exception as err:  # noqa: BLE001 - hostile files make PIL raise many types; reported per file
             reason = str(err).removeprefix(f'{path}: ')
             failed.append((str(path), reason))
             tqdm.write(f'FAILED {path}: {reason}', file=sys.stderr)
