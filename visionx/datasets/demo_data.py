@@ -70,7 +70,8 @@ def make_official_layouts(root: str | Path, seed: int = 0) -> Path:
     ``SOD`` (BASNet), ``ShapeNet`` with stage-2 boundary files and ``synthetic_room_dataset`` (GridFormer),
     ``TopoMortar`` and ``LA``, ``Pancreas``, ``BraTS19`` (TraCoCo), ``pascal`` (VOC2012 + SBD layout with the
     official ``lists/pascal``) and ``coco`` (COCO 2014 masks as ``create_masks.py`` writes them, ``lists/coco``)
-    (RePRI), each with a couple of samples per split
+    (RePRI), ``cityscapes``, ``ade/ADEChallengeData2016`` and ``VOCdevkit/VOC2010`` (Pascal-Context, BPKD),
+    each with a couple of samples per split
     (TraCoCo: enough training cases for the configs' ``labeled_num``).  Used by ``tests/test_configs.py``
     to build every config's datasets; not a substitute for the real data.
 
@@ -80,6 +81,8 @@ def make_official_layouts(root: str | Path, seed: int = 0) -> Path:
     from visionx.datasets.medical.synthetic import make_benchmark_layout
     from visionx.datasets.reconstruction.synthetic_shapes import write_rooms_layout, write_shapenet_layout
     from visionx.datasets.salient.synthetic import write_benchmark_layouts
+    from visionx.datasets.semseg.synthetic import (write_ade20k_layout, write_cityscapes_layout,
+                                                   write_pascal_context_layout)
     from visionx.datasets.fewshot.synthetic import write_coco_layout, write_pascal_layout
     from visionx.datasets.topomortar.synthetic import make_demo as make_topomortar
     root = Path(root)
@@ -91,4 +94,7 @@ def make_official_layouts(root: str | Path, seed: int = 0) -> Path:
         make_benchmark_layout(root / name, name, n_train=n_train, n_eval=2, seed=seed)
     write_pascal_layout(root / 'pascal', seed=seed)
     write_coco_layout(root / 'coco', seed=seed)
+    write_cityscapes_layout(root / 'cityscapes', seed=seed)
+    write_ade20k_layout(root / 'ade' / 'ADEChallengeData2016', seed=seed)
+    write_pascal_context_layout(root / 'VOCdevkit' / 'VOC2010', seed=seed)
     return root

@@ -1,0 +1,17 @@
+# BPKD: edge loss (weight 50, alpha 2) and body loss (weight 20) on 7x7 ground-truth edges; tau 1
+# (UNVERIFIED: the re-implementations use 1 or 4, see visionx/models/losses/bpkd/losses.py).
+# Teacher DeepLabV3-R101-D8 -> student DeepLabV3+-MobileNetV2-D8 on Cityscapes; the student's config,
+# data and schedule are the baseline's.  Put the teacher's mmseg 1.x checkpoint at teacher_checkpoint.
+_base_ = './deeplabv3plus_mobilenet-v2-d8_4xb2-80k_cityscapes-512x1024.py'
+teacher_cfg = 'configs/bpkd/deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024.py'
+teacher_checkpoint = 'checkpoints/bpkd/deeplabv3_r101-d8_cityscapes.pth'
+model = dict(
+    _delete_=True,
+    type='KDEncoderDecoder',
+    student={{_base_.model}},
+    teacher_cfg=teacher_cfg,
+    teacher_checkpoint=teacher_checkpoint,
+    distill_losses=[
+        dict(type='BPKDEdgeLoss', tau=1.0, alpha=2.0, kernel_size=7, loss_weight=50.0),
+        dict(type='BPKDBodyLoss', tau=1.0, kernel_size=7, loss_weight=20.0),
+    ])

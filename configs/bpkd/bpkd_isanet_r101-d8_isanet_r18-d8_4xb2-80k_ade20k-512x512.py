@@ -1,0 +1,17 @@
+# BPKD: edge loss (weight 50, alpha 2) and body loss (weight 20) on 7x7 ground-truth edges; tau 1
+# (UNVERIFIED: the re-implementations use 1 or 4, see visionx/models/losses/bpkd/losses.py).
+# Teacher ISANet-R101-D8 -> student ISANet-R18-D8 on ADE20K; the student's config,
+# data and schedule are the baseline's.  Put the teacher's mmseg 1.x checkpoint at teacher_checkpoint.
+_base_ = './isanet_r18-d8_4xb2-80k_ade20k-512x512.py'
+teacher_cfg = 'configs/bpkd/isanet_r101-d8_4xb2-80k_ade20k-512x512.py'
+teacher_checkpoint = 'checkpoints/bpkd/isanet_r101-d8_ade20k.pth'
+model = dict(
+    _delete_=True,
+    type='KDEncoderDecoder',
+    student={{_base_.model}},
+    teacher_cfg=teacher_cfg,
+    teacher_checkpoint=teacher_checkpoint,
+    distill_losses=[
+        dict(type='BPKDEdgeLoss', tau=1.0, alpha=2.0, kernel_size=7, loss_weight=50.0),
+        dict(type='BPKDBodyLoss', tau=1.0, kernel_size=7, loss_weight=20.0),
+    ])

@@ -1,0 +1,14 @@
+# Channel-wise distillation of the logits (CWD, Shu et al. 2021; mmrazor's segmentation setting
+# tau 1, weight 3): the strongest baseline of BPKD's tables.
+# Teacher HRNetV2p-W48 + FCN -> student HRNetV2p-W18-Small + FCN on Cityscapes; the student's config,
+# data and schedule are the baseline's.  Put the teacher's mmseg 1.x checkpoint at teacher_checkpoint.
+_base_ = './fcn_hr18s_4xb2-80k_cityscapes-512x1024.py'
+teacher_cfg = 'configs/bpkd/fcn_hr48_4xb2-80k_cityscapes-512x1024.py'
+teacher_checkpoint = 'checkpoints/bpkd/fcn_hr48_cityscapes.pth'
+model = dict(
+    _delete_=True,
+    type='KDEncoderDecoder',
+    student={{_base_.model}},
+    teacher_cfg=teacher_cfg,
+    teacher_checkpoint=teacher_checkpoint,
+    distill_losses=[dict(type='ChannelWiseDivergenceLoss', tau=1.0, loss_weight=3.0)])

@@ -1,0 +1,14 @@
+# Channel-wise distillation of the logits (CWD, Shu et al. 2021; mmrazor's segmentation setting
+# tau 1, weight 3): the strongest baseline of BPKD's tables.
+# Teacher ISANet-R101-D8 -> student ISANet-R18-D8 on Pascal-Context-59; the student's config,
+# data and schedule are the baseline's.  Put the teacher's mmseg 1.x checkpoint at teacher_checkpoint.
+_base_ = './isanet_r18-d8_4xb4-80k_pascal-context-59-480x480.py'
+teacher_cfg = 'configs/bpkd/isanet_r101-d8_4xb4-80k_pascal-context-59-480x480.py'
+teacher_checkpoint = 'checkpoints/bpkd/isanet_r101-d8_pascal-context-59.pth'
+model = dict(
+    _delete_=True,
+    type='KDEncoderDecoder',
+    student={{_base_.model}},
+    teacher_cfg=teacher_cfg,
+    teacher_checkpoint=teacher_checkpoint,
+    distill_losses=[dict(type='ChannelWiseDivergenceLoss', tau=1.0, loss_weight=3.0)])

@@ -1,0 +1,14 @@
+# Channel-wise distillation of the logits (CWD, Shu et al. 2021; mmrazor's segmentation setting
+# tau 1, weight 3): the strongest baseline of BPKD's tables.
+# Teacher PSPNet-R101-D8 -> student PSPNet-R18-D8 on ADE20K; the student's config,
+# data and schedule are the baseline's.  Put the teacher's mmseg 1.x checkpoint at teacher_checkpoint.
+_base_ = './pspnet_r18-d8_4xb2-80k_ade20k-512x512.py'
+teacher_cfg = 'configs/bpkd/pspnet_r101-d8_4xb2-80k_ade20k-512x512.py'
+teacher_checkpoint = 'checkpoints/bpkd/pspnet_r101-d8_ade20k.pth'
+model = dict(
+    _delete_=True,
+    type='KDEncoderDecoder',
+    student={{_base_.model}},
+    teacher_cfg=teacher_cfg,
+    teacher_checkpoint=teacher_checkpoint,
+    distill_losses=[dict(type='ChannelWiseDivergenceLoss', tau=1.0, loss_weight=3.0)])

@@ -1,0 +1,19 @@
+# HRNetV2p-W18-Small + FCN on ADE20K (student baseline):
+# 80k iterations, batch 2 x 4 GPUs, 512x512 crops (METHODS.md B 1.2).
+_base_ = [
+    '../_base_/models/fcn_hr18.py', '../_base_/datasets/ade20k_512x512.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_80k.py'
+]
+crop_size = (512, 512)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    pretrained='open-mmlab://msra/hrnetv2_w18_small',
+    backbone=dict(
+        extra=dict(
+            stage1=dict(num_blocks=(2, )),
+            stage2=dict(num_blocks=(2, 2)),
+            stage3=dict(num_modules=3, num_blocks=(2, 2, 2)),
+            stage4=dict(num_modules=2, num_blocks=(2, 2, 2, 2)))),
+    decode_head=dict(num_classes=150))
+train_dataloader = dict(batch_size=2)
