@@ -1,2 +1,2 @@
 """Metrics, one module per task."""
-from . import ciss, fewshot, medical, reconstruction, sod, topology  # noqa: F401
+from . import ciss, fewshot, medical, reconstruction, segmentation, sod, topology  # noqa: F401
