@@ -1,5 +1,5 @@
-"""Converters from official checkpoints to VisionX parameter names (BASNet, GridFormer, BPKD students).
+"""Converters from official checkpoints to VisionX parameter names (BASNet, GridFormer, BPKD students, RePRI).
 
 ``tools/model_converters/*.py`` are thin command-line wrappers of these modules' ``convert_file``.
 """
-from . import basnet, bpkd, gridformer  # noqa: F401
+from . import basnet, bpkd, gridformer, repri  # noqa: F401
