@@ -23,6 +23,7 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=3, num_workers=2, persistent_workers=True, sampler=dict(type='DefaultSampler', shuffle=True),
+    drop_last=True,  # official: a last batch of 1 image would break the PPM's 1x1-bin BatchNorm
     dataset=dict(type=dataset_type, data_root=data_root, ann_file='lists/pascal/train.txt', fold=fold,
                  mode='base', pipeline=train_pipeline))
 test_dataloader = dict(
