@@ -18,6 +18,7 @@ DEMO_GENERATORS: dict[str, str] = {
     'topomortar': 'visionx.datasets.topomortar.synthetic:make_demo',
     'tracoco': 'visionx.datasets.medical.synthetic:make_demo',
     'repri': 'visionx.datasets.fewshot.synthetic:make_demo',
+    'ciss': 'visionx.datasets.ciss.synthetic:make_demo',
 }
 
 
@@ -71,6 +72,7 @@ def make_official_layouts(root: str | Path, seed: int = 0) -> Path:
     ``TopoMortar`` and ``LA``, ``Pancreas``, ``BraTS19`` (TraCoCo), ``pascal`` (VOC2012 + SBD layout with the
     official ``lists/pascal``) and ``coco`` (COCO 2014 masks as ``create_masks.py`` writes them, ``lists/coco``)
     (RePRI), ``cityscapes``, ``ade/ADEChallengeData2016`` and ``VOCdevkit/VOC2010`` (Pascal-Context, BPKD),
+    ``VOCdevkit/VOC2012`` (VOC + SegmentationClassAug) and ``ADEChallengeData2016`` (class-incremental),
     each with a couple of samples per split
     (TraCoCo: enough training cases for the configs' ``labeled_num``).  Used by ``tests/test_configs.py``
     to build every config's datasets; not a substitute for the real data.
@@ -97,4 +99,7 @@ def make_official_layouts(root: str | Path, seed: int = 0) -> Path:
     write_cityscapes_layout(root / 'cityscapes', seed=seed)
     write_ade20k_layout(root / 'ade' / 'ADEChallengeData2016', seed=seed)
     write_pascal_context_layout(root / 'VOCdevkit' / 'VOC2010', seed=seed)
+    from visionx.datasets.ciss.synthetic import write_ade_layout, write_voc_layout
+    write_voc_layout(root / 'VOCdevkit' / 'VOC2012', list(range(1, 21)), n_train=16, n_val=4, size=32, seed=seed)
+    write_ade_layout(root / 'ADEChallengeData2016', list(range(1, 151)), n_train=8, n_val=4, size=32, seed=seed)
     return root

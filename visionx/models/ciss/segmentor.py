@@ -30,7 +30,6 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.runner.checkpoint import _load_checkpoint
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.utils import SampleList
 
@@ -52,7 +51,11 @@ def load_step_state(path: str) -> dict:
     import os
     if not os.path.isfile(path):
         raise UserFileNotFoundError(f'previous-step checkpoint not found: {path}')
-    ckpt = _load_checkpoint(path, map_location='cpu')
+    try:  # torch's safe loader (weights_only): `import visionx` allow-lists what MMEngine writes
+        ckpt = torch.load(path, map_location='cpu')
+    except Exception as exc:  # noqa: BLE001 - an unreadable or unsafe file is a user error here
+        raise CheckpointMismatchError(f'cannot load checkpoint {path}: {type(exc).__name__}: '
+                                      f'{str(exc).splitlines()[0]}') from None
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise CheckpointMismatchError(f'{path} holds no state dict')
@@ -147,8 +150,8 @@ class IncrementalEncoderDecoder(EncoderDecoder):
 
     @property
     def num_old_classes(self) -> int:
-        """Classes known before this step (background included); all of them at step 0."""
-        return sum(self.classes_per_step[:-1]) if self.step else self.classes_per_step[0]
+        """Classes known before this step (background included); 0 at step 0."""
+        return sum(self.classes_per_step[:-1])
 
     # training ------------------------------------------------------------------------------------------
     def logits(self, inputs: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,8 @@ def unbiased_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, num_old_c
     """Per-pixel unbiased CE: the background's probability is the sum over background and old classes.
 
     ``log p_bg = logsumexp(z[:num_old]) - logsumexp(z)``; ``log p_c = z_c - logsumexp(z)`` for new classes;
-    labels of old classes (``< num_old``) count as background, as in the official code.
+    labels of old classes (``< num_old``) count as background, as in the official code.  At step 0
+    (``num_old_classes == 0``) it is the plain cross-entropy (MiB uses ``CrossEntropyLoss`` there).
 
     Args:
         logits: (B, C, H, W) current model logits, channels = old (background included) then new classes.
@@ -30,6 +31,8 @@ def unbiased_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, num_old_c
     Returns:
         (B, H, W) loss, 0 on ignored pixels.
     """
+    if num_old_classes == 0:
+        return F.cross_entropy(logits, labels.long(), ignore_index=ignore_index, reduction='none')
     den = torch.logsumexp(logits, dim=1)
     log_bg = torch.logsumexp(logits[:, :num_old_classes], dim=1) - den
     log_new = logits[:, num_old_classes:] - den.unsqueeze(1)
