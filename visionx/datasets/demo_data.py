@@ -17,6 +17,7 @@ DEMO_GENERATORS: dict[str, str] = {
     'basnet': 'visionx.datasets.salient.synthetic:make_demo',
     'topomortar': 'visionx.datasets.topomortar.synthetic:make_demo',
     'tracoco': 'visionx.datasets.medical.synthetic:make_demo',
+    'bpkd': 'visionx.datasets.semseg.synthetic:make_demo',
     'repri': 'visionx.datasets.fewshot.synthetic:make_demo',
     'ciss': 'visionx.datasets.ciss.synthetic:make_demo',
 }

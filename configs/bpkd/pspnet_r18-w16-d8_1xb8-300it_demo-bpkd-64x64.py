@@ -1,0 +1,12 @@
+# BPKD CPU demo, student baseline: the teacher's PSPNet-R18-D8 at a quarter of its width (base 16 channels).
+_base_ = [
+    '../_base_/models/pspnet_r50-d8.py', '../_base_/datasets/bpkd_demo_64x64.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_sgd-poly_300it.py'
+]
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    data_preprocessor=dict(size=(64, 64)),
+    pretrained=None,
+    backbone=dict(depth=18, stem_channels=16, base_channels=16, norm_cfg=norm_cfg),
+    decode_head=dict(in_channels=128, channels=32, num_classes=5, norm_cfg=norm_cfg),
+    auxiliary_head=dict(in_channels=64, channels=16, num_classes=5, norm_cfg=norm_cfg))
