@@ -13,6 +13,9 @@ The config is an ordinary step-0 config (it builds and trains as such) plus ``ru
         later_steps=dict(),      # dotted-key overrides for steps >= 1 (learning rates, schedule, losses)
     )
 
+``{step}`` in an override's strings (keys included) becomes the step number, e.g. BARM's learning rate of the
+new head: ``{'optim_wrapper.paramwise_cfg.custom_keys': {'decode_head.heads.{step}.': dict(lr_mult=1.0)}}``.
+
 For every step t the runner derives a config from the file: ``ciss.first_step`` / ``ciss.later_steps``
 merged in (mmengine ``merge_from_dict``), ``step=t`` in every CISS dataset, ``model.classes_per_step`` =
 the task's first t + 1 step sizes, ``model.prev_checkpoint`` = the step-(t-1) checkpoint, and ``work_dir =
@@ -79,6 +82,18 @@ def task_of(cfg: Config):
     _, ds = found[0]
     cls = DATASETS.get(ds['type']) if isinstance(ds['type'], str) else ds['type']
     return get_task(cls.CISS_DATASET, ds['task'])
+
+
+def format_step(obj: Any, step: int) -> Any:
+    """Replace ``{step}`` in every string (dict keys included) of an override by the step number, so that
+    per-step modules can be named in ``paramwise_cfg.custom_keys`` (``'decode_head.heads.{step}.'``)."""
+    if isinstance(obj, str):
+        return obj.replace('{step}', str(step))
+    if isinstance(obj, dict):
+        return {format_step(k, step): format_step(v, step) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(format_step(v, step) for v in obj)
+    return obj
 
 
 def _last_checkpoint(step_dir: str) -> str | None:
@@ -184,7 +199,7 @@ class IncrementalRunner:
             cfg.pop(key, None)
         overrides = self.first_step if step == 0 else self.later_steps
         if overrides:
-            cfg.merge_from_dict(copy.deepcopy(overrides))
+            cfg.merge_from_dict(format_step(copy.deepcopy(overrides), step))
         for _, ds in _ciss_dataset_cfgs(cfg):
             ds['step'] = step
         cfg.model['classes_per_step'] = self.task.classes_per_step[:step + 1]

@@ -1,6 +1,7 @@
-"""Class-incremental semantic segmentation models: growing heads and the incremental segmentor."""
+"""Class-incremental semantic segmentation models: growing heads, the incremental segmentor, BARM."""
+from .barm import BARMHead, BARMSegmentor
 from .heads import IncrementalASPPHead, IncrementalClassifier, mib_init
 from .segmentor import IncrementalEncoderDecoder, load_step_state
 
 __all__ = ['IncrementalASPPHead', 'IncrementalClassifier', 'mib_init', 'IncrementalEncoderDecoder',
-           'load_step_state']
+           'load_step_state', 'BARMHead', 'BARMSegmentor']
