@@ -132,3 +132,33 @@ def test_bad_start_is_an_error_before_anything_is_written(data, tmp_path):
     with pytest.raises(ConfigError, match='unknown keys'):
         run(make_cfg(data, tmp_path / 'w', startstep=1))
     assert not (tmp_path / 'w').exists()
+
+
+CISS_CONFIGS = sorted((REPO_ROOT / 'configs/ciss').glob('*.py'))
+
+
+@pytest.mark.parametrize('path', CISS_CONFIGS, ids=[p.name for p in CISS_CONFIGS])
+def test_every_step_config_resolves(path, tmp_path):
+    """The runner derives every later step's config from the file: step, classes, overrides, {step} keys."""
+    from visionx.engine import IncrementalRunner
+
+    cfg = Config.fromfile(str(path))
+    cfg.work_dir = str(tmp_path)
+    runner = IncrementalRunner(cfg)
+    last = runner.task.num_steps - 1
+    step_cfg = runner.step_config(last, prev_checkpoint='prev.pth')
+    assert step_cfg.model.classes_per_step == runner.task.classes_per_step
+    assert step_cfg.model.prev_checkpoint == 'prev.pth'
+    assert step_cfg.train_dataloader.dataset.step == last and step_cfg.test_dataloader.dataset.step == last
+    assert 'ciss' not in step_cfg and 'runner_type' not in step_cfg
+    for key, value in cfg.ciss.later_steps.items():
+        if key == 'optim_wrapper.paramwise_cfg':
+            keys = step_cfg.optim_wrapper.paramwise_cfg.custom_keys
+            assert f'decode_head.heads.{last}.' in keys and 'decode_head.heads.{step}.' not in keys
+            assert set(keys) == {k.replace('{step}', str(last)) for k in value['custom_keys']}
+        elif key != 'param_scheduler':
+            node = step_cfg
+            for part in key.split('.'):
+                node = node[part]
+            assert node == value, key
+    assert runner.step_config(0, None).model.get('prev_checkpoint') is None
