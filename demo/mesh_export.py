@@ -2,7 +2,7 @@
 """Reconstruct a mesh from a point cloud (or a sampled mesh) with a trained GridFormer checkpoint.
 
     python demo/mesh_export.py INPUT CHECKPOINT --out mesh.ply [--config CFG] [--render views.png]
-        [--num-points 3000] [--resolution 256] [--device cpu] [--threads N]
+        [--num-points 3000] [--resolution 256] [--device cpu] [--threads N] [--precision auto]
 
 INPUT: ``.ply``/``.xyz``/``.pts``/``.npz`` (key ``points``) point cloud or a ``.obj``/``.off``/``.ply`` mesh
 (surface-sampled).  Any scale / position: the points are normalised into the unit cube (centre of the bounding
@@ -200,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     inputs = unit[rng.integers(0, len(unit), args.num_points)] if len(unit) != args.num_points else unit
     x = torch.as_tensor(inputs, dtype=torch.float32, device=device)[None]
     overrides = {} if args.resolution is None else dict(resolution=args.resolution)
-    with torch.no_grad(), _query_progress(model) as bar:
+    from visionx.utils.precision import autocast
+    with torch.inference_mode(), autocast(args.precision, device), _query_progress(model) as bar:
         vertices, faces = model.extract_mesh(model.encode(x), x[0], **overrides)
     bar.close()
     if len(faces) == 0:

@@ -4,6 +4,7 @@ Usage:
     python demo/object_cut.py INPUT... --checkpoint CKPT --out-dir DIR [--save-mask]
         [--background white|#rrggbb|r,g,b|IMAGE] [--postprocess] [--invert] [--size 320]
         [--batch-size 1] [--exclude GLOB ...] [--max-pixels N] [--config CFG] [--device cpu] [--threads N]
+        [--precision auto|fp32|bf16|fp16]
 
 INPUT are image files, folders (their image files, non-recursive) or glob patterns (quote them).  Files whose
 name or path matches an ``--exclude`` glob (e.g. ``'*_mask.png'``, repeatable) are left out.  For each
@@ -136,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     check_args(args)
     device = apply_runtime_args(args)
     files, skipped, missing, excluded = collect_inputs(args.inputs, args.exclude)
-    cutter = ObjectCutter(args.checkpoint, device=device, input_size=args.size, config=args.config)
+    cutter = ObjectCutter(args.checkpoint, device=device, input_size=args.size, config=args.config,
+                          precision=args.precision)
 
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -143,11 +143,16 @@ def window_progress(model: torch.nn.Module, nets: list[str], total: int) -> Iter
         bar.close()
 
 
-def segment(model, volume: np.ndarray, device: torch.device) -> np.ndarray:
-    """Min-max normalise ``volume`` (X, Y, Z) and return the uint8 mask predicted by ``model``."""
+def segment(model, volume: np.ndarray, device: torch.device, precision: str = 'fp32') -> np.ndarray:
+    """Min-max normalise ``volume`` (X, Y, Z) and return the uint8 mask predicted by ``model``.
+
+    ``precision`` is a resolved precision (``fp32``, ``bf16``, ``fp16``): the networks run under its
+    autocast; the window scores are accumulated in fp32.
+    """
     from visionx.datasets.medical import MinMaxNormalize3D
+    from visionx.utils.precision import autocast
     norm = MinMaxNormalize3D()(dict(img=volume))['img']
-    with torch.no_grad():
+    with torch.inference_mode(), autocast(precision, device):
         [sample] = model.predict([torch.from_numpy(norm)[None].to(device)])
     return sample.pred_label
 
@@ -182,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
           f'{len(nets)} network(s), {batch_windows} per pass')
     t0 = time.perf_counter()
     with window_progress(model, nets, windows * len(nets)):
-        mask = segment(model, volume, device)
+        mask = segment(model, volume, device, args.precision)
     out = Path(args.output)
     header = ref.header.copy()
     header.set_data_dtype(np.uint8)

@@ -5,6 +5,7 @@
                                            [--show-dir DIR]
                                            [--data-root DIR] [--cfg-options k=v ...]
                                            [--launcher none|pytorch|slurm|mpi]
+                                           [--precision fp32|bf16|fp16|auto]
 
 ``--data-root DIR`` points every dataset of the config at DIR.
 
@@ -15,6 +16,12 @@ GridFormer, ``<case>.nii.gz`` label volumes for 3-D segmentation.  The metrics g
 always; ``--out-metrics FILE.json`` also writes them to a chosen JSON file.  ``--show-dir DIR`` draws every
 prediction (meshes: rendering + mesh file; volumes: three mid-slice planes; TopoMortar: topological
 errors; other 2-D tasks: mmseg's overlay).  The checkpoint must match the config's model exactly.
+
+``--precision`` (default ``fp32``, so metrics and benchmark figures stay comparable): ``bf16`` / ``fp16``
+run every test step under ``torch.autocast`` with 2-D conv nets in channels-last
+(:func:`visionx.utils.precision.wrap_test_step`); ``auto`` picks bf16 where the device runs it fast (CUDA
+with bf16, a CPU with AMX / AVX-512 BF16) and fp32 elsewhere; fp16 needs CUDA.  ``fp32`` runs exactly as
+without the flag.
 """
 import argparse
 import os
@@ -33,6 +40,9 @@ def parse_args(argv=None):
                         help='save the predictions (PNG masks / meshes / NIfTI volumes) to this directory')
     parser.add_argument('--out-metrics', metavar='FILE.json', help='also write the metrics to this JSON file')
     parser.add_argument('--show-dir', help='save visualised predictions to this directory')
+    parser.add_argument('--precision', choices=['auto', 'fp32', 'bf16', 'fp16'], default='fp32',
+                        help='inference precision (default fp32; auto: bf16 on CUDA with bf16 or a CPU with '
+                        'AMX / AVX-512 BF16, else fp32; fp16: CUDA only)')
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -93,11 +103,15 @@ def main(argv=None) -> int:
     if not os.path.isfile(args.checkpoint):  # before the config, data and model checks (which can take long)
         from visionx.utils import UserFileNotFoundError
         raise UserFileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    from mmengine.device import get_device
     from mmengine.dist import get_rank
     from mmengine.registry import init_default_scope
 
     from visionx.registry import MODELS
     from visionx.utils import atomic_write_json, check_checkpoint_matches, check_data_roots, load_config
+    from visionx.utils.precision import resolve_precision, wrap_test_step
+
+    precision = resolve_precision(args.precision, get_device())  # fp16 on CPU fails before anything is built
 
     cfg = prepare_config(load_config(args.config, args.cfg_options), args, args.config)
     check_data_roots(cfg, splits=('test',))
@@ -113,6 +127,7 @@ def main(argv=None) -> int:
 
     from visionx.engine import build_runner
     runner = build_runner(cfg)
+    wrap_test_step(runner.model, precision, get_device())
     metrics = runner.test()
     if args.out_metrics and get_rank() == 0:
         atomic_write_json(args.out_metrics, dict(config=args.config, checkpoint=args.checkpoint,

@@ -16,7 +16,9 @@ All failures are :class:`~visionx.utils.VisionXUserError` subclasses, printed by
 :func:`visionx.utils.cli.run_tool` as one ``error:`` line with exit status 2.
 
 :func:`add_runtime_args` / :func:`apply_runtime_args` hold the flags every inference tool shares
-(``--config``, ``--device``, ``--threads``), so a new shared flag is added in one place.
+(``--config``, ``--device``, ``--threads``, ``--precision``), so a new shared flag is added in one place.
+``--precision`` defaults to ``auto`` here (bf16 where the device runs it fast, else fp32; see
+:mod:`visionx.utils.precision`); ``tools/test.py`` keeps fp32 as its default.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from mmengine.config import Config
 
 from visionx.utils import (CheckpointMismatchError, ConfigError, UserFileNotFoundError, check_checkpoint_matches,
                            load_config)
+from visionx.utils.precision import PRECISIONS, resolve_precision
 
 __all__ = ['read_checkpoint', 'config_from_checkpoint', 'resolve_config', 'check_model_type', 'init_model',
            'add_runtime_args', 'apply_runtime_args', 'set_threads']
@@ -177,7 +180,8 @@ def set_threads(threads: int | None) -> None:
 
 
 def add_runtime_args(parser: argparse.ArgumentParser, config: bool = True) -> None:
-    """Add the flags every inference tool shares: ``--config`` (optional), ``--device``, ``--threads``."""
+    """Add the flags every inference tool shares: ``--config`` (optional), ``--device``, ``--threads``,
+    ``--precision``."""
     if config:
         parser.add_argument('--config', help='config the checkpoint was trained with (default: the config '
                             'tools/train.py stored in the checkpoint)')
@@ -185,13 +189,19 @@ def add_runtime_args(parser: argparse.ArgumentParser, config: bool = True) -> No
                         help='torch device (default: cuda when available, else cpu)')
     parser.add_argument('--threads', type=int, default=None,
                         help='CPU threads for torch and OpenCV (default: their own default, all cores)')
+    parser.add_argument('--precision', choices=PRECISIONS, default='auto',
+                        help='inference precision (default auto: bf16 on a CUDA GPU with bf16 or a CPU with '
+                        'AMX / AVX-512 BF16, fp32 elsewhere; fp16: CUDA only)')
 
 
 def apply_runtime_args(args: Any) -> torch.device:
-    """Apply ``--threads`` and check ``--device``; return the device.
+    """Apply ``--threads``, check ``--device`` and resolve ``--precision``; return the device.
+
+    ``args.precision`` is replaced by the resolved value (``'fp32'``, ``'bf16'`` or ``'fp16'``) when the
+    parser has that flag.
 
     Raises:
-        ConfigError: bad ``--threads`` or ``--device``.
+        ConfigError: bad ``--threads`` or ``--device``, or fp16 on a CPU.
     """
     set_threads(args.threads)
     try:
@@ -200,4 +210,6 @@ def apply_runtime_args(args: Any) -> torch.device:
         raise ConfigError(f'--device {args.device!r}: {exc}') from None
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise ConfigError(f'--device {args.device}: CUDA is not available on this machine; use --device cpu')
+    if getattr(args, 'precision', None) is not None:
+        args.precision = resolve_precision(args.precision, device)
     return device

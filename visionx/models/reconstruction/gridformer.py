@@ -178,7 +178,7 @@ class GridFormer(BaseModel):
         def occupancy(points: np.ndarray) -> np.ndarray:
             q = torch.from_numpy(points).to(device=device, dtype=torch.float32)[None]
             with torch.no_grad():
-                return torch.sigmoid(self.decode(q, features, chunk))[0].cpu().numpy()
+                return torch.sigmoid(self.decode(q, features, chunk).float())[0].cpu().numpy()
 
         if method == 'sparse_mc':
             return sparse_marching_cubes(occupancy, input_points.detach().cpu().numpy(), **cfg)
