@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 BENCHMARK_CASES: dict[str, Callable] = {}
-_CASE_MODULES = ('basnet', 'bpkd', 'gridformer', 'repri', 'topomortar', 'tracoco')
+_CASE_MODULES = ('basnet', 'bpkd', 'ciss', 'gridformer', 'repri', 'topomortar', 'tracoco')
 
 
 def register_case(name: str) -> Callable:
