@@ -163,3 +163,14 @@ def test_ade_keeps_zero_as_background(tmp_path):
     np.testing.assert_array_equal(_label(ds, 0), np.array([[0, 101, 0, 0], [0, 101, 0, 255]]))
     assert (tmp_path / 'training_cls.txt').read_text().splitlines() == ['x 4 119', 'y 100']
     assert len(ds.metainfo['classes']) == 111 and ds.metainfo['classes'][0] == 'background'
+
+
+def test_center_crop_frame_by_hand():
+    from visionx.datasets.ciss import CenterCropFrame
+    # 4 x 8 mask, shorter side 4 -> 2: nearest resize halves it to 2 x 4, the centred 2 x 2 window is columns 1..2
+    label = np.repeat(np.arange(8, dtype=np.uint8)[None], 4, axis=0)
+    img = np.zeros((4, 8, 3), np.uint8)
+    out = CenterCropFrame(size=2)(dict(img=img, gt_seg_map=label, ori_shape=(4, 8), img_shape=(4, 8)))
+    assert out['img'].shape == (2, 2, 3) and out['ori_shape'] == (2, 2) and out['img_shape'] == (2, 2)
+    # mmcv's nearest resize samples columns 0, 2, 4, 6 of the original -> [0, 2, 4, 6]; centre -> [2, 4]
+    np.testing.assert_array_equal(out['gt_seg_map'], np.array([[2, 4], [2, 4]]))

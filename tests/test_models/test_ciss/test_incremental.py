@@ -148,3 +148,10 @@ def test_unbiased_kd_by_hand():
     s = math.exp(1) + math.exp(2) + math.exp(0.5)
     expected = -(q0 * math.log((math.exp(1) + math.exp(0.5)) / s) + (1 - q0) * math.log(math.exp(2) / s)) / 2
     assert UnbiasedKDLoss(loss_weight=10.0)(z, z_old).item() == pytest.approx(10 * expected, rel=1e-6)
+
+
+def test_unbiased_ce_at_step_0_is_plain_ce():
+    z = torch.tensor([1.0, 2.0, 0.5]).view(1, 3, 1, 1)
+    s = math.exp(1) + math.exp(2) + math.exp(0.5)
+    loss = UnbiasedCrossEntropyLoss()(z, torch.tensor([[[1]]]), num_old_classes=0)
+    assert loss.item() == pytest.approx(-(2.0 - math.log(s)), rel=1e-6)
