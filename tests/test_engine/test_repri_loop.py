@@ -96,3 +96,22 @@ def test_loop_rejects_base_dataset(tmp_path):
         test_evaluator=dict(type='FewShotMetric'))
     with pytest.raises(ValueError, match='episodic'):
         runner.test()
+
+
+def test_loop_rejects_prediction_writer(tmp_path):
+    from visionx.engine import VisionXRunner
+    from visionx.utils.errors import ConfigError
+    make_episode_data(tmp_path)
+    init_default_scope('visionx')
+    model = tiny_pspnet()
+    model.data_preprocessor = tiny_preprocessor()
+    dataset = dict(type='FewShotPascalDataset', data_root=str(tmp_path), fold=0, episodes_per_run=1, n_runs=1,
+                   pipeline=PIPELINE)
+    runner = VisionXRunner(
+        model=model, work_dir=str(tmp_path / 'w'), default_scope='visionx',
+        test_dataloader=dict(dataset=dataset, batch_size=1, num_workers=0,
+                             sampler=dict(type='DefaultSampler', shuffle=False)),
+        test_cfg=dict(type='RePRITestLoop', classifier=CLASSIFIER), test_evaluator=dict(type='FewShotMetric'),
+        custom_hooks=[dict(type='PredictionWriterHook', out_dir=str(tmp_path / 'out'))])
+    with pytest.raises(ConfigError, match='--out'):
+        runner.test()

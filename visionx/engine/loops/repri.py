@@ -20,6 +20,10 @@ from mmengine.runner import TestLoop
 
 from visionx.models.fewshot import RePRIClassifier
 from visionx.registry import LOOPS
+from visionx.utils.errors import ConfigError
+
+#: Hooks that need per-iteration model outputs, which this loop does not produce (tasks are fitted by groups).
+_OUTPUT_HOOKS = ('PredictionWriterHook', 'PredictionVisualizationHook')
 
 
 @LOOPS.register_module()
@@ -52,7 +56,16 @@ class RePRITestLoop(TestLoop):
         return model.module if is_model_wrapper(model) else model
 
     def run(self) -> dict:
-        """Extract features, fit the per-task classifiers by groups of ``batch_size_val``, evaluate."""
+        """Extract features, fit the per-task classifiers by groups of ``batch_size_val``, evaluate.
+
+        Raises:
+            ConfigError: a prediction writer / visualisation hook (``tools/test.py --out / --show-dir``) is
+                registered: the loop has no per-iteration outputs for them.
+        """
+        bad = [type(h).__name__ for h in self.runner.hooks if type(h).__name__ in _OUTPUT_HOOKS]
+        if bad:
+            raise ConfigError(f'RePRITestLoop does not support {bad} (tools/test.py --out / --show-dir): tasks are '
+                              'fitted by groups after their iteration; use --out-metrics and the metric table')
         self.runner.call_hook('before_test')
         self.runner.call_hook('before_test_epoch')
         self.runner.model.eval()
@@ -62,7 +75,7 @@ class RePRITestLoop(TestLoop):
             self._extract(data_batch)
             while len(self._pending) >= self.batch_size_val:
                 self._fit_pending(self.batch_size_val)
-            self.runner.call_hook('after_test_iter', batch_idx=idx, data_batch=data_batch, outputs=None)
+            self.runner.call_hook('after_test_iter', batch_idx=idx, data_batch=data_batch, outputs=[])
         if self._pending:
             self._fit_pending(len(self._pending))
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
