@@ -183,3 +183,17 @@ def test_user_errors(tmp_path):
     (tmp_path / 'lists/pascal/val.txt').write_text('JPEGImages/x.jpg\n')
     with pytest.raises(DataFormatError, match='val.txt:1'):
         FewShotPascalDataset(data_root=str(tmp_path), pipeline=PIPELINE)
+
+
+def test_coco_to_pascal_keeps_unseen_classes_only(tmp_path):
+    init_default_scope('visionx')
+    make_episode_data(tmp_path)
+    ds = FewShotPascalDataset(data_root=str(tmp_path), fold=-1, exclude_seen_from=dict(dataset='coco', fold=0),
+                              episodes_per_run=8, n_runs=1, pipeline=PIPELINE)
+    # COCO fold 0 base classes include bicycle (2): only airplane (1) of the two PASCAL classes is tested
+    assert ds.novel_classes == [1, 4, 9, 11, 12, 15]
+    eps = ds.episode_list()
+    assert {e[1] for e in eps} == {1} and {e[0] for e in eps} == {f'JPEGImages/im{i}.jpg' for i in range(4)}
+    with pytest.raises(ValueError, match='unknown keys'):
+        FewShotPascalDataset(data_root=str(tmp_path), fold=-1, exclude_seen_from=dict(dataset='coco', fold=0, x=1),
+                             pipeline=PIPELINE)
