@@ -164,7 +164,11 @@ def test_episode_item_is_binarised(tmp_path):
         expect = np.where(raw == 255, 255, (raw == info['class_id']).astype(np.uint8))
         assert np.array_equal(gt.numpy(), expect)
         assert item['support_inputs'].shape == (1, 3, 33, 33)
-        assert set(np.unique(item['support_data_samples'][0].gt_sem_seg.data.numpy())) <= {0, 1, 255}
+        raw_s = cv2.imread(info['supports'][0]['seg_map_path'], 0)
+        raw_s = LongSideResizePad(size=33)(dict(img=np.zeros(raw_s.shape + (3,)), gt_seg_map=raw_s))['gt_seg_map']
+        expect_s = np.where(raw_s == 255, 255, (raw_s == info['class_id']).astype(np.uint8))
+        assert item['support_masks'].shape == (1, 33, 33)
+        assert np.array_equal(item['support_masks'][0].numpy(), expect_s)
         assert item['data_samples'].class_id == info['class_id'] and item['data_samples'].run == 0
 
 

@@ -1,7 +1,9 @@
 """RePRITestLoop end to end on a tiny PSPNet and hand-made episodes: the metrics equal a by-hand
-evaluation of per-task classifiers fitted one at a time (the loop fits them by groups)."""
+evaluation (images, labels and features computed here one by one, classifiers fitted one task at a time)
+of 2-shot episodes."""
 import copy
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ from mmengine.registry import init_default_scope
 
 from tests.test_datasets.test_fewshot import make_episode_data
 from tests.test_models.test_fewshot.test_base_model import tiny_pspnet
+from visionx.datasets.fewshot import LongSideResizePad
 from visionx.models.fewshot import RePRIClassifier
 from visionx.registry import DATASETS
 
@@ -17,17 +20,20 @@ PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'), dict(t
 CLASSIFIER = dict(adapt_iter=10, fb_param_update=[5])
 
 
+def episodic_dataset(data_root, **kw):
+    return dict(type='FewShotPascalDataset', data_root=str(data_root), fold=0, num_classes=8, min_pixels=200,
+                shot=2, episodes_per_run=3, n_runs=2, seed=7, pipeline=PIPELINE, **kw)
+
+
 def run_loop(tmp_path, data_root, batch_size_val, model_state):
     from visionx.engine import VisionXRunner
     init_default_scope('visionx')
     model = tiny_pspnet()
     model.load_state_dict(model_state)
     model.data_preprocessor = tiny_preprocessor()
-    dataset = dict(type='FewShotPascalDataset', data_root=str(data_root), fold=0, shot=1, episodes_per_run=3,
-                   n_runs=2, seed=7, pipeline=PIPELINE)
     runner = VisionXRunner(
         model=model, work_dir=str(tmp_path / f'work{batch_size_val}'), default_scope='visionx',
-        test_dataloader=dict(dataset=dataset, batch_size=2, num_workers=0,
+        test_dataloader=dict(dataset=episodic_dataset(data_root), batch_size=3, num_workers=0,
                              sampler=dict(type='DefaultSampler', shuffle=False), collate_fn=dict(type='pseudo_collate')),
         test_cfg=dict(type='RePRITestLoop', batch_size_val=batch_size_val, classifier=CLASSIFIER),
         test_evaluator=dict(type='FewShotMetric'), default_hooks=dict(logger=None))
@@ -40,44 +46,58 @@ def tiny_preprocessor():
                              bgr_to_rgb=True))
 
 
-def test_loop_matches_one_task_at_a_time_by_hand(tmp_path):
-    make_episode_data(tmp_path)
+def load_by_hand(paths, class_id):
+    """Image (3, 33, 33) and binary label (33, 33) read and resized here, not through the dataset."""
+    img = cv2.imread(paths['img_path'], cv2.IMREAD_COLOR)
+    raw = cv2.imread(paths['seg_map_path'], cv2.IMREAD_GRAYSCALE)
+    out = LongSideResizePad(size=33)(dict(img=img, gt_seg_map=raw))
+    label = np.where(out['gt_seg_map'] == 255, 255, (out['gt_seg_map'] == class_id).astype(np.uint8))
+    return torch.from_numpy(out['img']).permute(2, 0, 1), torch.from_numpy(label.astype(np.int64))
+
+
+@pytest.fixture(scope='module')
+def demo_data(tmp_path_factory):
+    from visionx.datasets.fewshot.synthetic import make_demo
+    root = tmp_path_factory.mktemp('repri_loop_demo')
+    make_demo(root, seed=0, small=True)
+    return root
+
+
+def test_loop_matches_one_task_at_a_time_by_hand(tmp_path, demo_data):
     torch.manual_seed(0)
     state = tiny_pspnet().state_dict()
-    m2 = run_loop(tmp_path, tmp_path, 4, state)  # 6 tasks: a group of 4, then the remaining 2
+    metrics = run_loop(tmp_path, demo_data, 4, state)  # 6 two-shot tasks: a group of 4, then the remaining 2
 
-    # by hand: features of every episode, one classifier per task, IoU accumulated per class and run
+    # by hand: every image read and resized here, features one image at a time, one classifier per task
     init_default_scope('visionx')
     model = tiny_pspnet()
     model.load_state_dict(state)
     model.eval()
     prep = tiny_preprocessor()
-    ds = DATASETS.build(dict(type='FewShotPascalDataset', data_root=str(tmp_path), fold=0, shot=1,
-                             episodes_per_run=3, n_runs=2, seed=7, pipeline=PIPELINE))
+    ds = DATASETS.build(episodic_dataset(demo_data))
     clf = RePRIClassifier(**CLASSIFIER)
     acc = {}
     for i in range(len(ds)):
-        item = ds[i]
-        with torch.no_grad():
-            q = prep(dict(inputs=[item['inputs']], data_samples=[item['data_samples']]))['inputs']
-            s = prep(dict(inputs=list(item['support_inputs']), data_samples=item['support_data_samples']))['inputs']
-            f_q, f_s = model.extract_bottleneck_features(q), model.extract_bottleneck_features(s)
-        gt_q = item['data_samples'].gt_sem_seg.data.long()
-        gt_s = item['support_data_samples'][0].gt_sem_seg.data.long()
+        info = ds.get_data_info(i)
+        feats, labels = [], []
+        for paths in [info['query']] + info['supports']:
+            img, label = load_by_hand(paths, info['class_id'])
+            with torch.no_grad():
+                feats.append(model.extract_bottleneck_features(prep(dict(inputs=[img]))['inputs']))
+            labels.append(label)
+        f_q, f_s = feats[0], torch.cat(feats[1:])
+        gt_q, gt_s = labels[0][None], torch.stack(labels[1:])
         st = clf.fit(f_s[None], f_q[None], gt_s[None], gt_q[None])
         pred = clf.predict(st, f_q[None], (33, 33))[0].numpy()
         gt = gt_q[0].numpy()
         valid = gt != 255
-        inter = int(((pred == 1) & (gt == 1) & valid).sum())
-        union = int((((pred == 1) | (gt == 1)) & valid).sum())
-        key = (item['data_samples'].run, item['data_samples'].class_id)
-        a = acc.setdefault(key, [0, 0])
-        a[0] += inter
-        a[1] += union
+        a = acc.setdefault((info['run'], info['class_id']), [0, 0])
+        a[0] += int(((pred == 1) & (gt == 1) & valid).sum())
+        a[1] += int((((pred == 1) | (gt == 1)) & valid).sum())
     runs = sorted({r for r, _ in acc})
     miou = np.mean([np.mean([a[0] / (a[1] + 1e-10) for (r, _), a in acc.items() if r == run]) for run in runs])
-    assert m2['mIoU'] == pytest.approx(round(100 * miou, 2), abs=0.011)
-    assert set(m2) >= {'mIoU', 'FB-IoU', 'mIoU_run0', 'mIoU_run1'}
+    assert metrics['mIoU'] == pytest.approx(round(100 * miou, 2), abs=0.011)
+    assert set(metrics) >= {'mIoU', 'FB-IoU', 'mIoU_run0', 'mIoU_run1'}
 
 
 def test_loop_rejects_base_dataset(tmp_path):

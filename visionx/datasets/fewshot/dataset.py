@@ -8,8 +8,9 @@ Two modes share one class:
   (official ``StandardData``).
 - ``mode='episodic'``: test.  ``n_runs × episodes_per_run`` seeded episodes over the novel classes (see
   :mod:`.episodes`); an item is one task: the query (``inputs`` / ``data_samples``, with ``class_id``,
-  ``run`` and ``episode`` in the metainfo) and its K supports (``support_inputs`` (K, 3, H, W) /
-  ``support_data_samples``).  Labels are binarised through ``label_map``: the episode's class → 1, every
+  ``run`` and ``episode`` in the metainfo) and its K supports (``support_inputs`` (K, 3, H, W) and
+  ``support_masks`` (K, H, W) long tensors: tensors, not lists, because ``pseudo_collate`` transposes nested
+  lists, which would pair the supports of one task with the masks of others).  Labels are binarised through ``label_map``: the episode's class → 1, every
   other class → 0, 255 kept (official ``EpisodicData``).  The same ``pipeline`` runs on every image.
 
 On disk (paths relative to ``data_root``; ``ann_file`` is the official list):
@@ -125,7 +126,7 @@ class FewShotPascalDataset(BaseDataset):
                                                 episode=info['episode'], shot=len(supports)))
         return dict(inputs=query['inputs'], data_samples=query['data_samples'],
                     support_inputs=torch.stack([s['inputs'] for s in supports]),
-                    support_data_samples=[s['data_samples'] for s in supports])
+                    support_masks=torch.cat([s['data_samples'].gt_sem_seg.data.long() for s in supports]))
 
     def episode_list(self) -> list[tuple[str, int, tuple[str, ...], int]]:
         """The tested episodes as ``(query image, class id, support images, run)``, image paths relative to

@@ -97,7 +97,7 @@ class RePRITestLoop(TestLoop):
         f_s = f_s.view(n, k, *f_s.shape[1:])
         for i, sample in enumerate(data['data_samples']):
             m_q = sample.gt_sem_seg.data.long().to(f_q.device)  # (1, H, W)
-            m_s = torch.cat([s.gt_sem_seg.data.long() for s in data['support_data_samples'][i]]).to(f_q.device)
+            m_s = data['support_masks'][i].to(f_q.device)  # (K, H, W)
             meta = dict(class_id=int(sample.class_id), run=int(sample.run), episode=int(sample.episode))
             self._pending.append((f_s[i], f_q[i:i + 1], m_s, m_q, meta))
 

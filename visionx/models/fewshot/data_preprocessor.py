@@ -2,6 +2,7 @@
 (query + supports) for testing."""
 from __future__ import annotations
 
+import torch
 from mmseg.models.data_preprocessor import SegDataPreProcessor
 
 from visionx.registry import MODELS
@@ -13,11 +14,11 @@ class FewShotSegDataPreProcessor(SegDataPreProcessor):
 
     An episode batch (collated :class:`~visionx.datasets.fewshot.FewShotPascalDataset` items in
     ``mode='episodic'``) holds ``inputs`` / ``data_samples`` (the T queries) and ``support_inputs`` (T
-    tensors (K, 3, H, W)) / ``support_data_samples`` (T lists of K samples).  Queries and supports go
-    through the same normalisation (mean/std, BGR→RGB) as training images.
+    tensors (K, 3, H, W)) / ``support_masks`` (T tensors (K, H, W)).  Queries and supports go through the
+    same normalisation (mean/std, BGR→RGB) as training images.
 
     Returns (episode batches): ``inputs`` (T, 3, H, W), ``data_samples``, ``support_inputs``
-    (T, K, 3, H, W) and ``support_data_samples``.  Other batches: as ``SegDataPreProcessor``.
+    (T, K, 3, H, W) and ``support_masks`` (T, K, H, W) long.  Other batches: as ``SegDataPreProcessor``.
     """
 
     def forward(self, data: dict, training: bool = False) -> dict:
@@ -29,9 +30,11 @@ class FewShotSegDataPreProcessor(SegDataPreProcessor):
         if len(shots) != 1:
             raise ValueError(f'an episode batch must have one shot count, got {sorted(shots)}')
         k = shots.pop()
-        flat = super().forward(dict(inputs=[img for s in supports for img in s],
-                                    data_samples=[d for ds in data['support_data_samples'] for d in ds]), training)
+        masks = data['support_masks']
+        if len(masks) != len(supports) or any(m.shape[0] != k for m in masks):
+            raise ValueError('support_masks must hold one (K, H, W) tensor per task, K as support_inputs')
+        flat = super().forward(dict(inputs=[img for s in supports for img in s]), training)
         n = len(supports)
         return dict(inputs=query['inputs'], data_samples=query['data_samples'],
                     support_inputs=flat['inputs'].view(n, k, *flat['inputs'].shape[1:]),
-                    support_data_samples=[flat['data_samples'][i * k:(i + 1) * k] for i in range(n)])
+                    support_masks=torch.stack(list(masks)).long().to(flat['inputs'].device))
