@@ -8,6 +8,8 @@ teacher_checkpoint = 'checkpoints/bpkd/deeplabv3plus_r101-d8_pascal-context-59.p
 model = dict(
     _delete_=True,
     type='KDEncoderDecoder',
+    # the student's preprocessor: otherwise the runner would merge the top-level one into this dict
+    data_preprocessor={{_base_.model.data_preprocessor}},
     student={{_base_.model}},
     teacher_cfg=teacher_cfg,
     teacher_checkpoint=teacher_checkpoint,

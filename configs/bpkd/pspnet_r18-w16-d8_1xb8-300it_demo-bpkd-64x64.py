@@ -3,9 +3,11 @@ _base_ = [
     '../_base_/models/pspnet_r50-d8.py', '../_base_/datasets/bpkd_demo_64x64.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_sgd-poly_300it.py'
 ]
+crop_size = (64, 64)
+data_preprocessor = dict(size=crop_size)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
-    data_preprocessor=dict(size=(64, 64)),
+    data_preprocessor=data_preprocessor,
     pretrained=None,
     backbone=dict(depth=18, stem_channels=16, base_channels=16, norm_cfg=norm_cfg),
     decode_head=dict(in_channels=128, channels=32, num_classes=5, norm_cfg=norm_cfg),

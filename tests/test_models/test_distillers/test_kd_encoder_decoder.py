@@ -213,3 +213,20 @@ def test_resume_is_exact(teacher_ckpt, tmp_path, monkeypatch):
         assert torch.equal(v, got[k]), k
     mid = torch.load(tmp_path / 'full' / 'iter_1.pth')['state_dict']
     assert any(not torch.equal(v, expected[k]) for k, v in mid.items() if v.is_floating_point())
+
+
+KD_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs' / 'bpkd').glob('*.py') if p.name.startswith(('bpkd_', 'cwd_')))
+
+
+def test_kd_configs_keep_the_students_preprocessor_and_a_teacher_config():
+    """The runner merges the top-level ``data_preprocessor`` into a model dict without one: every KD config
+    names the student's (with its crop ``size``) and points ``teacher_cfg`` at an existing config."""
+    assert len(KD_CONFIGS) == 26  # 4 pairs x 3 datasets x (CWD, BPKD) + the two demo runs
+    for path in KD_CONFIGS:
+        cfg = Config.fromfile(str(path))
+        assert cfg.model.type == 'KDEncoderDecoder'
+        assert cfg.model.data_preprocessor == cfg.model.student.data_preprocessor, path.name
+        assert cfg.model.data_preprocessor.get('size'), path.name
+        assert (REPO_ROOT / cfg.model.teacher_cfg).is_file(), path.name
+        teacher = Config.fromfile(str(REPO_ROOT / cfg.model.teacher_cfg)).model
+        assert teacher.decode_head.num_classes == cfg.model.student.decode_head.num_classes, path.name
