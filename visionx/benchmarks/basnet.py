@@ -1,35 +1,47 @@
 """Benchmark cases of BASNet inference (``tools/benchmark.py --case basnet_infer``).
 
-Images/s and latency at 256^2 and 320^2, batch 1 and 8, for several execution variants of the same
-87,060,360-parameter network (random weights; speed does not depend on them):
+Images/s of the 87,060,360-parameter network (random weights; speed does not depend on them) for each
+(``--sizes``, ``--batches``) pair (default 256 and 320, batch 1 and 8), its ``--variants`` timed
+interleaved (:func:`~visionx.benchmarks.interleave.measure_interleaved`), each with its speed-up against
+``eager``:
 
-* CPU: ``eager`` (fp32, ``no_grad``, BN unfused, NCHW: the computation the official ``basnet_test.py``
-  performs), ``fused`` (``inference_mode`` + Conv-BN folding), ``fused-cl`` (+ channels-last).
-* GPU: ``fp32``, ``fp32-fused-cl``, ``fp16`` and ``bf16`` (autocast, fused, channels-last) and
-  ``compile-bf16`` (``torch.compile`` of the bf16 variant).
+* ``eager``: fp32, ``no_grad``, BN unfused, NCHW - the computation the official ``basnet_test.py``
+  performs; the baseline.
+* ``fused`` (``inference_mode`` + Conv-BN folding), ``fused-cl`` (+ channels-last).
+* ``bf16`` / ``fp16``: autocast, fused, channels-last (fp16: CUDA only); ``bf16-eager``: autocast alone.
+* ``auto``: what :class:`~visionx.apis.ObjectCutter` runs with ``precision='auto'`` (fused, channels-last,
+  bf16 where :func:`~visionx.utils.precision.resolve_precision` picks it).
+* ``compile-bf16``: ``torch.compile`` of the ``bf16`` variant (static shapes).
 
+Default variants: ``eager,fused-cl,bf16`` on CPU, ``eager,fused-cl,bf16,fp16,compile-bf16`` on CUDA.
 Every variant also reports ``max_abs_diff``: the largest difference of its refined probability map from
-the ``eager`` / ``fp32`` reference on the same input.
-
-Environment knobs (the full CPU grid takes minutes on 2 cores): ``BASNET_BENCH_SIZES`` (``256,320``),
-``BASNET_BENCH_BATCHES`` (``1,8``), ``BASNET_BENCH_VARIANTS`` (comma list), ``BASNET_BENCH_ITERS``.
+``eager`` on the same input.
 """
 from __future__ import annotations
 
 import copy
-import os
 from typing import Callable
 
 import torch
 
-from . import BenchResult, measure, register_case
+from visionx.utils import ConfigError
 
-CPU_VARIANTS = ('eager', 'fused', 'fused-cl')
-GPU_VARIANTS = ('fp32', 'fp32-fused-cl', 'fp16', 'bf16', 'compile-bf16')
+from . import BenchResult, register_case
+from .interleave import measure_interleaved
 
-
-def _env_list(name: str, default: str) -> list[str]:
-    return [v.strip() for v in os.environ.get(name, default).split(',') if v.strip()]
+#: name -> (precision, fuse Conv-BN, channels-last, torch.compile)
+VARIANTS = {
+    'eager': ('fp32', False, False, False),
+    'fused': ('fp32', True, False, False),
+    'fused-cl': ('fp32', True, True, False),
+    'bf16-eager': ('bf16', False, False, False),
+    'bf16': ('bf16', True, True, False),
+    'fp16': ('fp16', True, True, False),
+    'auto': ('auto', True, True, False),
+    'compile-bf16': ('bf16', True, True, True),
+}
+CPU_VARIANTS = ('eager', 'fused-cl', 'bf16')
+GPU_VARIANTS = ('eager', 'fused-cl', 'bf16', 'fp16', 'compile-bf16')
 
 
 def _build_model() -> torch.nn.Module:
@@ -41,16 +53,16 @@ def _build_model() -> torch.nn.Module:
 def _variant(base: torch.nn.Module, name: str, device: torch.device) -> tuple[torch.nn.Module, Callable]:
     """A model copy and a ``forward(x) -> refined probability`` closure for variant ``name``."""
     from visionx.models.salient.basnet import fuse_conv_bn_
+    from visionx.utils.precision import autocast, resolve_precision
+    precision, fused, channels_last, compiled = VARIANTS[name]
+    precision = resolve_precision(precision, device)
     model = copy.deepcopy(base).to(device).eval()
-    fused = name not in ('eager', 'fp32')
-    channels_last = name.endswith('-cl') or name in ('fp16', 'bf16', 'compile-bf16')
     if fused:
         model = fuse_conv_bn_(model)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    dtype = {'fp16': torch.float16, 'bf16': torch.bfloat16, 'compile-bf16': torch.bfloat16}.get(name)
     net = model.forward_logits
-    if name.startswith('compile'):
+    if compiled:
         # static shapes: one graph per (size, batch); dynamic batch + channels-last hit an inductor stride bug
         net = torch.compile(model.forward_logits, dynamic=False)
     grad_ctx = torch.no_grad if name == 'eager' else torch.inference_mode
@@ -58,60 +70,58 @@ def _variant(base: torch.nn.Module, name: str, device: torch.device) -> tuple[to
     def run(x: torch.Tensor) -> torch.Tensor:
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with grad_ctx():
-            if dtype is not None:
-                with torch.autocast(device.type, dtype=dtype):
-                    out = net(x)[0]
-            else:
-                out = net(x)[0]
-            return out.float().sigmoid()
+        with grad_ctx(), autocast(precision, device):
+            out = net(x)[0]
+        return out.float().sigmoid()
 
     return model, run
 
 
 def run_grid(device: torch.device, variants: list[str], sizes: list[int], batches: list[int], iters: int,
              warmup: int, model_factory: Callable[[], torch.nn.Module] = _build_model) -> list[BenchResult]:
-    """Time every (variant, size, batch) combination; the first variant is the accuracy reference."""
+    """Time the variants interleaved for every (size, batch); speed-ups and differences against ``eager``.
+
+    ``eager`` is always run (added first when missing): it is the baseline.
+    """
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ConfigError(f'unknown basnet_infer variants {unknown}; known: {", ".join(VARIANTS)}')
+    variants = ['eager', *[v for v in variants if v != 'eager']]
     base = model_factory()
     params = sum(p.numel() for p in base.parameters())
     rows = []
     for size in sizes:
         for batch in batches:
             x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0)).to(device)
-            reference = None
+            runs, extra, reference = {}, {}, None
             for name in variants:
-                try:
-                    model, run = _variant(base, name, device)
-                    out = run(x)
-                except Exception as err:  # noqa: BLE001 - one broken variant must not hide the others
-                    print(f'basnet_infer:{name}:{size}px:bs{batch} failed: {type(err).__name__}: {err}'[:300])
-                    continue
+                model, run = _variant(base, name, device)
+                out = run(x)
                 if reference is None:
                     reference = out
-                diff = float((out - reference).abs().max())
-                rows.append(measure(lambda: run(x), case=f'basnet_infer:{name}:{size}px:bs{batch}',
-                                    unit='images', items_per_iter=batch, iters=iters, warmup=warmup,
-                                    device=device,
-                                    extra=dict(variant=name, size=size, batch=batch, params=params,
-                                               max_abs_diff=diff)))
-                print(rows[-1].summary(), flush=True)
-                del model, run
-                if device.type == 'cuda':
-                    torch.cuda.empty_cache()
+                runs[name] = (lambda run=run: run(x))
+                extra[name] = dict(size=size, batch=batch, params=params,
+                                   max_abs_diff=float((out - reference).abs().max()))
+            rows += measure_interleaved(runs, case=f'basnet_infer:{size}px:bs{batch}', unit='images',
+                                        items_per_iter=batch, rounds=iters, warmup=warmup, device=device,
+                                        baseline='eager', extra=extra)
+            for r in rows[-len(runs):]:
+                print(r.summary(), flush=True)
+            del runs
+            if device.type == 'cuda':
+                torch.cuda.empty_cache()
     return rows
 
 
 @register_case('basnet_infer')
 def infer_case(args=None) -> list[BenchResult]:
-    """BASNet inference grid on the default device (CUDA when available)."""
+    """BASNet inference variants interleaved per size / batch (--sizes 256,320 --batches 1,8 --variants ...)."""
     device = torch.device(getattr(args, 'device', None) or ('cuda' if torch.cuda.is_available() else 'cpu'))
     gpu = device.type == 'cuda'
-    variants = _env_list('BASNET_BENCH_VARIANTS', ','.join(GPU_VARIANTS if gpu else CPU_VARIANTS))
-    unknown = set(variants) - set(CPU_VARIANTS + GPU_VARIANTS)
-    if unknown:
-        raise ValueError(f'unknown BASNET_BENCH_VARIANTS {sorted(unknown)}; known: {CPU_VARIANTS + GPU_VARIANTS}')
-    sizes = [int(v) for v in _env_list('BASNET_BENCH_SIZES', '256,320')]
-    batches = [int(v) for v in _env_list('BASNET_BENCH_BATCHES', '1,8')]
-    iters = int(os.environ.get('BASNET_BENCH_ITERS', '20' if gpu else '3'))
-    warmup = 5 if gpu else 1
+    variants = getattr(args, 'variants', None) or list(GPU_VARIANTS if gpu else CPU_VARIANTS)
+    sizes = getattr(args, 'sizes', None) or [256, 320]
+    batches = getattr(args, 'batches', None) or [1, 8]
+    iters = getattr(args, 'iters', None) or (20 if gpu else 3)
+    warmup = getattr(args, 'warmup', None)
+    warmup = (5 if gpu else 1) if warmup is None else warmup
     return run_grid(device, variants, sizes, batches, iters, warmup)

@@ -1,7 +1,7 @@
 """Benchmark cases for TopoMortar: one training step per topology loss, relative to CE+Dice.
 
 ``tools/benchmark.py --case topomortar_losses [--batch-size 10] [--iters N] [--device cuda]
-[--cfg-options size=512 losses=clDiceLoss,WarpingLoss]``
+[--sizes 512] [--losses clDiceLoss,WarpingLoss]`` (``--cfg-options size=.. losses=..`` is still read).
 
 A step is: DynUNet (TopoMortar's network, 6 deep-supervision heads) forward, the deep-supervised loss,
 backward and an SGD update, on synthetic brick-wall labels.  Scheduled losses are measured in their
@@ -13,7 +13,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from visionx.utils import ConfigError
+
 from . import BenchResult, measure, register_case
+from .interleave import measure_interleaved
 
 LOSSES = ('CEDiceLoss', 'clDiceLoss', 'SkeletonRecallLoss', 'cbDiceLoss', 'RegionWiseLoss', 'WarpingLoss',
           'PersistentHomologyLoss', 'ConnectivityMALISLoss')
@@ -38,12 +41,15 @@ def _batch(batch: int, size: int, device: torch.device, seed: int = 0):
 
 def _options(args, size: int, batch: int) -> tuple[int, int, list[str], torch.device, int, int]:
     """Size, batch, loss names, device, iterations and warm-up of a case from the benchmark arguments."""
-    opts = dict(getattr(args, 'cfg_options', None) or {})
-    names = opts.get('losses', LOSSES)
+    opts = dict(getattr(args, 'cfg_options', None) or {})  # older spelling: --cfg-options size=.. losses=..
+    names = getattr(args, 'losses', None) or opts.get('losses', LOSSES)
     names = names.split(',') if isinstance(names, str) else list(names)
+    sizes = getattr(args, 'sizes', None)
+    size = sizes[0] if sizes else int(opts.get('size', size))
     device = torch.device(getattr(args, 'device', None) or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    return (int(opts.get('size', size)), int(getattr(args, 'batch_size', None) or batch), names, device,
-            int(getattr(args, 'iters', 3) or 3), int(getattr(args, 'warmup', 1) or 1))
+    warmup = getattr(args, 'warmup', None)
+    return (size, int(getattr(args, 'batch_size', None) or batch), names, device,
+            int(getattr(args, 'iters', 3) or 3), 1 if warmup is None else int(warmup))
 
 
 @register_case('topomortar_losses')
@@ -155,3 +161,52 @@ def topology_losses_3d(args) -> list[BenchResult]:
             res.extra.update(time_vs_cedice=round(med / ref, 1))
         rows.append(res)
     return rows
+
+
+CEDICE_VARIANTS = ('minimal', 'visionx', 'general')
+
+
+@register_case('cedice_loss')
+def cedice_loss_case(args) -> list[BenchResult]:
+    """CE+Dice forward+backward alone on (B, 2, S, S) logits (default 4 x 2 x 512^2), variants interleaved.
+
+    ``minimal`` (the baseline): ``F.cross_entropy`` + soft Dice in a few lines, no ignore handling or
+    label check; ``visionx``: the registered ``CEDiceLoss`` (ignore_index 255, label range check);
+    ``general``: the general path every topology loss shares (``prepare`` + ``ce_term`` + ``dice_term``),
+    which ``CEDiceLoss`` used for integer labels before.  ``--sizes``, ``--batch-size``, ``--variants``.
+    """
+    import torch.nn.functional as F
+
+    from visionx.models.losses.topology.common import ce_term, dice_term, prepare
+    from visionx.models.losses.topology.losses import CEDiceLoss
+    size, batch, _, device, iters, warmup = _options(args, size=512, batch=4)
+    variants = list(getattr(args, 'variants', None) or CEDICE_VARIANTS)
+    unknown = [v for v in variants if v not in CEDICE_VARIANTS]
+    if unknown:
+        raise ConfigError(f'unknown cedice_loss variants {unknown}; known: {", ".join(CEDICE_VARIANTS)}')
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(batch, 2, size, size, generator=gen).to(device).requires_grad_(True)
+    labels = (torch.rand(batch, size, size, generator=gen) > 0.8).long().to(device)
+    module = CEDiceLoss()
+
+    def minimal():
+        ce = F.cross_entropy(logits, labels)
+        p = logits.softmax(1)
+        y = F.one_hot(labels, 2).movedim(-1, 1).float()
+        dice = (2 * (p * y).sum((2, 3)) + 1e-5) / (y.sum((2, 3)) + p.sum((2, 3)) + 1e-5)
+        return ce + 1 - dice.mean()
+
+    def general():
+        log_p, p, y, valid = prepare(logits, labels, 255)
+        return ce_term(log_p, y, valid) + dice_term(p, y, valid)
+
+    fns = dict(minimal=minimal, visionx=lambda: module(logits, labels), general=general)
+    values = {v: float(fns[v]()) for v in variants}
+
+    def step(fn):
+        logits.grad = None
+        fn().backward()
+
+    return measure_interleaved({v: (lambda fn=fns[v]: step(fn)) for v in variants}, case='cedice_loss',
+                               unit='batches', rounds=iters, warmup=warmup, device=device,
+                               extra={v: dict(size=size, batch=batch, loss=values[v]) for v in variants})

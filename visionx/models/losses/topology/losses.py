@@ -38,9 +38,58 @@ def ce_dice_loss(logits: torch.Tensor, target: torch.Tensor, lambda_ce: float = 
 
     Returns:
         Scalar loss.
+
+    Integer labels with softmax logits (C >= 2, the TopoMortar setting) take a fused path: ``F.cross_entropy``
+    on the logits and the Dice sums from one softmax, with the one-hot target built by ``F.one_hot`` (which
+    also rejects out-of-range labels, so the range check costs no extra pass) and the ignore masking applied
+    only when the batch has ignored pixels.  The value equals the general path (``prepare`` +
+    :func:`ce_term` + :func:`dice_term`) up to float rounding; soft labels and sigmoid logits take the
+    general path.
     """
+    if target.dim() == logits.dim() - 1 and logits.dim() in (4, 5) and logits.shape[1] >= 2 \
+            and not target.is_floating_point():
+        return _ce_dice_labels(logits, target, lambda_ce, lambda_dice, ignore_index)
     log_p, p, y, valid = prepare(logits, target, ignore_index)
     return lambda_ce * ce_term(log_p, y, valid) + lambda_dice * dice_term(p, y, valid)
+
+
+def _ce_dice_labels(logits: torch.Tensor, target: torch.Tensor, lambda_ce: float, lambda_dice: float,
+                    ignore_index: int | None, smooth: float = 1e-5) -> torch.Tensor:
+    """:func:`ce_dice_loss` for integer labels (B, *spatial) and softmax logits (B, C, *spatial), C >= 2."""
+    if tuple(target.shape) != (logits.shape[0], *logits.shape[2:]):
+        raise ValueError(f'label shape {tuple(target.shape)} does not match logits {tuple(logits.shape)}')
+    logits, target = logits.float(), target.long()
+    num_classes = logits.shape[1]
+    valid = None
+    if ignore_index is not None:
+        ignored = target == ignore_index
+        if bool(ignored.any()):
+            valid = ~ignored
+            target = target.masked_fill(ignored, 0)
+    if target.is_cuda and target.numel():  # CUDA's one_hot does not check the range (no host sync there)
+        lo, hi = torch.aminmax(target)
+        if int(lo) < 0 or int(hi) >= num_classes:
+            target = target.cpu()  # let the CPU one_hot below report it
+    try:
+        y = F.one_hot(target, num_classes)
+    except RuntimeError:  # out-of-range or negative labels: report the values found
+        raise ValueError(f'labels must lie in [0, {num_classes - 1}] (or be ignore_index={ignore_index}); '
+                         f'got values in [{int(target.min())}, {int(target.max())}]. TopoMortar masks store '
+                         "255 for mortar: map them to 1 with the dataset's label_map={255: 1} "
+                         '(TopoMortarDataset does this).') from None
+    y = y.movedim(-1, 1).to(logits.dtype)
+    p = logits.softmax(1)
+    if valid is None:
+        ce = F.cross_entropy(logits, target)
+    else:
+        count = valid.sum().clamp_min(1)
+        ce = F.cross_entropy(logits, target.masked_fill(~valid, -100), ignore_index=-100,
+                             reduction='sum') / count
+        mask = valid.unsqueeze(1).to(logits.dtype)
+        p, y = p * mask, y * mask
+    dims = tuple(range(2, logits.dim()))
+    dice = (2 * (p * y).sum(dims) + smooth) / (y.sum(dims) + p.sum(dims) + smooth)
+    return lambda_ce * ce + lambda_dice * (1 - dice.mean())
 
 
 @MODELS.register_module()
