@@ -11,6 +11,9 @@ train_pipeline = [
     dict(type='LongSideResizePad', size=65),
     dict(type='PackSegInputs'),
 ]
+# class c of the synthetic data: shape (c - 1) % 4 and colour c - 1 (visionx/datasets/fewshot/synthetic.py)
+metainfo = dict(classes=('background', 'red-disk', 'green-square', 'blue-triangle', 'yellow-cross', 'magenta-disk',
+                         'cyan-square', 'orange-triangle', 'grey-cross'))
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -19,9 +22,9 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, num_classes=8, min_pixels=200, pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, num_classes=8, min_pixels=200, metainfo=metainfo, pipeline=train_pipeline))
 test_dataloader = dict(
     batch_size=16, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, num_classes=8, min_pixels=200, episodes_per_run=100,
+    dataset=dict(data_root=data_root, num_classes=8, min_pixels=200, metainfo=metainfo, episodes_per_run=100,
                  pipeline=test_pipeline))
 test_cfg = dict(batch_size_val=100)

@@ -18,9 +18,9 @@ import torch
 from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop
 
-from visionx.models.fewshot import RePRIClassifier
+from visionx.models.fewshot.repri import EmptyTaskError, RePRIClassifier
 from visionx.registry import LOOPS
-from visionx.utils.errors import ConfigError
+from visionx.utils.errors import ConfigError, DataFormatError
 
 #: Hooks that need per-iteration model outputs, which this loop does not produce (tasks are fitted by groups).
 _OUTPUT_HOOKS = ('PredictionWriterHook', 'PredictionVisualizationHook')
@@ -98,7 +98,8 @@ class RePRITestLoop(TestLoop):
         for i, sample in enumerate(data['data_samples']):
             m_q = sample.gt_sem_seg.data.long().to(f_q.device)  # (1, H, W)
             m_s = data['support_masks'][i].to(f_q.device)  # (K, H, W)
-            meta = dict(class_id=int(sample.class_id), run=int(sample.run), episode=int(sample.episode))
+            meta = dict(class_id=int(sample.class_id), run=int(sample.run), episode=int(sample.episode),
+                        img_path=sample.get('img_path'))
             self._pending.append((f_s[i], f_q[i:i + 1], m_s, m_q, meta))
 
     def _fit_pending(self, count: int) -> None:
@@ -107,8 +108,13 @@ class RePRITestLoop(TestLoop):
         f_q = torch.stack([t[1] for t in tasks])
         m_s = torch.stack([t[2] for t in tasks])
         m_q = torch.stack([t[3] for t in tasks])
-        state = self.classifier.fit(f_s, f_q, m_s, m_q)
+        try:
+            state = self.classifier.fit(f_s, f_q, m_s, m_q)
+        except EmptyTaskError as err:
+            bad = [(tasks[i][4]['episode'], tasks[i][4]['img_path']) for i in err.tasks]
+            raise DataFormatError(f'{err}: (episode, query image) {bad}') from err
         preds = self.classifier.predict(state, f_q, m_q.shape[-2:])
-        outputs: Sequence[dict] = [dict(pred_mask=preds[i].cpu(), gt_mask=m_q[i, 0].cpu(), **tasks[i][4])
+        outputs: Sequence[dict] = [dict(pred_mask=preds[i].cpu(), gt_mask=m_q[i, 0].cpu(),
+                                        **{k: v for k, v in tasks[i][4].items() if k != 'img_path'})
                                    for i in range(len(tasks))]
         self.evaluator.process(data_samples=outputs, data_batch=None)

@@ -32,6 +32,8 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
+from visionx.utils.errors import DataFormatError
+
 IGNORE_INDEX = 255
 EPS = 1e-10
 
@@ -97,12 +99,24 @@ def fg_bg_probas(logits: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     return torch.cat([1 - p_fg, p_fg], dim=2)
 
 
+class EmptyTaskError(DataFormatError):
+    """A task has no valid (non-255) support or query pixel at feature resolution.
+
+    Attributes:
+        tasks: indices of the offending tasks in the batch.
+    """
+
+    def __init__(self, message: str, tasks: list[int]) -> None:
+        super().__init__(message)
+        self.tasks = tasks
+
+
 def _valid_count(valid: torch.Tensor, what: str) -> torch.Tensor:
     count = valid.sum(dim=(1, 2, 3))
     empty = (count == 0).nonzero().flatten().tolist()
     if empty:
-        raise ValueError(f'RePRI: task(s) {empty} have no valid {what} pixel at feature resolution '
-                         f'(every label pixel is {IGNORE_INDEX}); the loss would be NaN')
+        raise EmptyTaskError(f'RePRI: task(s) {empty} have no valid {what} pixel at feature resolution '
+                             f'(every label pixel is {IGNORE_INDEX}); the loss would be NaN', empty)
     return count
 
 
