@@ -24,7 +24,7 @@ On disk (paths relative to ``data_root``; ``ann_file`` is the official list):
 from __future__ import annotations
 
 import os.path as osp
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from mmengine.dataset import BaseDataset
@@ -159,9 +159,4 @@ class FewShotCocoDataset(FewShotPascalDataset):
         super().__init__(ann_file=ann_file, **kwargs)
 
 
-def stack_episode_labels(samples: Sequence) -> torch.Tensor:
-    """(N, H, W) long labels of a list of ``SegDataSample`` (for tests and tools)."""
-    return torch.stack([s.gt_sem_seg.data[0].long() for s in samples])
-
-
-__all__ = ['FewShotPascalDataset', 'FewShotCocoDataset', 'stack_episode_labels']
+__all__ = ['FewShotPascalDataset', 'FewShotCocoDataset']
