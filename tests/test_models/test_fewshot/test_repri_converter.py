@@ -120,3 +120,31 @@ def test_converter_errors(tmp_path):
     with pytest.raises(CheckpointMismatchError, match='shape'):
         convert_file(tmp_path / 'coco.pth', tmp_path / 'o.pth', visionx_model(classes=16))
     assert not (tmp_path / 'o.pth').exists()
+
+
+def _run_tool(argv, capsys):
+    import importlib.util
+
+    from tests.conftest import REPO_ROOT
+    from visionx.utils.cli import run_tool
+    path = REPO_ROOT / 'tools' / 'model_converters' / 'repri_official_to_visionx.py'
+    spec = importlib.util.spec_from_file_location('repri_official_to_visionx', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with pytest.raises(SystemExit) as exc:
+        run_tool(lambda: mod.main([str(a) for a in argv]))
+    return exc.value.code, capsys.readouterr()
+
+
+def test_converter_tool(tmp_path, capsys):
+    torch.save({f'module.{k}': v for k, v in OfficialPSPNet().state_dict().items()}, tmp_path / 'best.pth')
+    cfg = tmp_path / 'tiny.py'
+    cfg.write_text("default_scope = 'visionx'\nmodel = dict(type='FewShotEncoderDecoder', backbone=dict("
+                   "type='ResNetV1c', depth=50, base_channels=4, stem_channels=8, out_indices=(3,), "
+                   "dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), norm_cfg=dict(type='BN'), contract_dilation=False), "
+                   "decode_head=dict(type='PSPHead', in_channels=128, in_index=0, channels=32, "
+                   "pool_scales=(1, 2, 3, 6), num_classes=16, norm_cfg=dict(type='BN'), align_corners=True))\n")
+    code, out = _run_tool([tmp_path / 'best.pth', tmp_path / 'out.pth', '--config', cfg], capsys)
+    assert code == 0 and 'converted' in out.out and (tmp_path / 'out.pth').is_file()
+    code, out = _run_tool([tmp_path / 'missing.pth', tmp_path / 'x.pth'], capsys)
+    assert code == 2 and out.err.startswith('error:') and 'missing.pth' in out.err
