@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
-    from visionx.utils import ConfigError, UserFileNotFoundError, check_data_roots, load_config
+    from visionx.utils import ConfigError, UserFileNotFoundError, check_data_roots, check_model_files, load_config
 
     cfg = prepare_config(load_config(args.config, args.cfg_options), args, args.config)
 
@@ -66,6 +66,7 @@ def main(argv=None) -> int:
         cfg.resume, cfg.load_from = True, args.resume
 
     check_data_roots(cfg, splits=('train', 'val'))
+    check_model_files(cfg)
     from visionx.engine import build_runner
     runner = build_runner(cfg)
     runner.train()

@@ -220,6 +220,30 @@ def set_data_root(cfg: Config, data_root: str | os.PathLike) -> None:
     cfg.data_root = str(data_root)
 
 
+def check_model_files(cfg: Config) -> None:
+    """Fail early, before the runner writes anything, when a checkpoint the model config names is missing.
+
+    Every string under a key ending in ``_checkpoint`` anywhere in ``cfg.model`` (e.g. the
+    ``teacher_checkpoint`` of a distillation model, read when training starts) must be an existing file.
+
+    Raises:
+        UserFileNotFoundError: such a file does not exist.
+    """
+    def walk(node, where: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and key.endswith('_checkpoint') and isinstance(value, str):
+                    if not Path(value).is_file():
+                        raise UserFileNotFoundError(f'{where}.{key}: checkpoint {value!r} does not exist')
+                else:
+                    walk(value, f'{where}.{key}')
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                walk(value, f'{where}[{i}]')
+
+    walk(cfg.get('model'), 'model')
+
+
 def check_data_roots(cfg: Config, splits: Sequence[str] = ('train', 'val', 'test')) -> None:
     """Fail early, with the path and a pointer to the docs, when a dataset's ``data_root`` is missing.
 

@@ -104,3 +104,16 @@ def test_kd_extract_student(tmp_path, capsys, teacher_ckpt):  # noqa: F811
     # a plain student checkpoint is not a KD checkpoint
     code, out = _run('kd_extract_student', [tmp_path / 'student.pth', tmp_path / 'y.pth'], capsys)
     assert code == 2 and 'no student.*' in out.err and not (tmp_path / 'y.pth').exists()
+
+
+def test_train_tool_refuses_a_missing_teacher_checkpoint_before_writing(tmp_path):
+    from visionx.utils.errors import UserFileNotFoundError
+    train = importlib.util.spec_from_file_location('train_tool', REPO_ROOT / 'tools' / 'train.py')
+    mod = importlib.util.module_from_spec(train)
+    train.loader.exec_module(mod)
+    cfg = REPO_ROOT / 'configs' / 'bpkd' / 'bpkd_pspnet_r18-d8_pspnet_r18-w16-d8_1xb8-300it_demo-bpkd-64x64.py'
+    work = tmp_path / 'work'
+    with pytest.raises(UserFileNotFoundError, match='model.teacher_checkpoint.*nope.pth'):
+        mod.main([str(cfg), '--work-dir', str(work), '--data-root', str(tmp_path),
+                  '--cfg-options', f'model.teacher_checkpoint={tmp_path / "nope.pth"}'])
+    assert not work.exists()
