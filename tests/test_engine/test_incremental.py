@@ -151,7 +151,7 @@ def test_every_step_config_resolves(path, tmp_path):
     assert step_cfg.model.prev_checkpoint == 'prev.pth'
     assert step_cfg.train_dataloader.dataset.step == last and step_cfg.test_dataloader.dataset.step == last
     assert 'ciss' not in step_cfg and 'runner_type' not in step_cfg
-    for key, value in cfg.ciss.later_steps.items():
+    for key, value in cfg.ciss.get('later_steps', {}).items():
         if key == 'optim_wrapper.paramwise_cfg':
             keys = step_cfg.optim_wrapper.paramwise_cfg.custom_keys
             assert f'decode_head.heads.{last}.' in keys and 'decode_head.heads.{step}.' not in keys

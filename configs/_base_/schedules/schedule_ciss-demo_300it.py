@@ -1,5 +1,4 @@
-# The CISS CPU demo schedule: SGD 0.01 (momentum 0.9, wd 1e-4), poly decay, 300 iterations at step 0; the
-# demo configs' ciss.later_steps shorten the later steps and lower their lr.
+# The CISS CPU demo schedule: SGD 0.01 (momentum 0.9, wd 1e-4), poly decay, 300 iterations per step.
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
 max_iters = 300
 param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=1e-4, begin=0, end=max_iters, by_epoch=False)]
