@@ -115,6 +115,25 @@ def test_resume_inside_a_step_is_exact(full_run, data, tmp_path):
         torch.testing.assert_close(b[k], a[k], msg=k)
 
 
+def test_resume_at_the_next_step(full_run, data, tmp_path):
+    """Interrupted between steps 1 and 2 (no step_2 folder yet): --resume skips 0 and 1, trains 2 from scratch."""
+    ref, _ = full_run
+    work = tmp_path / 'work'
+    shutil.copytree(ref, work)
+    shutil.rmtree(work / 'step_2')
+    for name in ('ciss_results.json', 'ciss_results.md'):
+        (work / name).unlink()
+    cfg = make_cfg(data, work)
+    cfg.resume = True
+    rows = run(cfg)
+    assert [r['step'] for r in rows] == [0, 1, 2]
+    assert rows[1]['checkpoint'] == str(ref / 'step_1' / 'iter_4.pth')  # the copied record of the done step
+    a, b = state(ref / 'step_2' / 'iter_4.pth'), state(work / 'step_2' / 'iter_4.pth')
+    for k in a:
+        torch.testing.assert_close(b[k], a[k], msg=k)
+    assert len(json.loads((work / 'ciss_results.json').read_text())['steps']) == 3
+
+
 def test_start_at_step_t_from_a_checkpoint(full_run, data, tmp_path):
     ref, _ = full_run
     rows = run(make_cfg(data, tmp_path / 'w', start_step=2, start_checkpoint=str(ref / 'step_1' / 'iter_4.pth')))
