@@ -45,6 +45,7 @@ import re
 from typing import Any
 
 from mmengine.config import Config, ConfigDict
+from mmengine.dist import barrier, is_main_process
 
 from visionx.registry import DATASETS, RUNNERS
 from visionx.utils import atomic_write_json, atomic_write_text, iter_dataset_cfgs
@@ -240,6 +241,7 @@ class IncrementalRunner:
             cfg = self.step_config(step, prev)
             runner = VisionXRunner.from_cfg(cfg)
             runner.train()
+            barrier()  # rank 0 writes the checkpoint and its record; the other ranks read the record
             ckpt = _last_checkpoint(self.step_dir(step))
             if ckpt is None:
                 raise RuntimeError(f'step {step} wrote no checkpoint to {self.step_dir(step)}: keep a '
@@ -249,7 +251,8 @@ class IncrementalRunner:
                        classes=list(self.task.steps[step]),
                        metrics={k: _finite(float(v)) for k, v in (metrics or {}).items()
                                 if isinstance(v, (int, float))})
-            atomic_write_json(osp.join(self.step_dir(step), STEP_DONE), row)
+            if is_main_process():
+                atomic_write_json(osp.join(self.step_dir(step), STEP_DONE), row)
             rows.append(row)
             self._write_results(rows)
             prev = ckpt
@@ -258,7 +261,6 @@ class IncrementalRunner:
         return rows
 
     def _write_results(self, rows: list[dict]) -> None:
-        from mmengine.dist import is_main_process
         if not is_main_process():
             return
         table = dict(task=self.task.name, dataset=self.task.dataset, steps=rows)
