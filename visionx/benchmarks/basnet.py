@@ -13,7 +13,9 @@ interleaved (:func:`~visionx.benchmarks.interleave.measure_interleaved`), each w
   bf16 where :func:`~visionx.utils.precision.resolve_precision` picks it).
 * ``compile-bf16``: ``torch.compile`` of the ``bf16`` variant (static shapes).
 
-Default variants: ``eager,fused-cl,bf16`` on CPU, ``eager,fused-cl,bf16,fp16,compile-bf16`` on CUDA.
+Default variants: ``eager,fused-cl,bf16`` on CPU, ``eager,fused-cl,bf16,fp16,compile-bf16`` on CUDA; bf16
+variants are left out of the defaults on a CPU without AMX / AVX-512 BF16, where bf16 is emulated and several
+times slower than fp32 (ask for them with ``--variants``).
 Every variant also reports ``max_abs_diff``: the largest difference of its refined probability map from
 ``eager`` on the same input.
 """
@@ -27,7 +29,7 @@ import torch
 from visionx.utils import ConfigError
 
 from . import BenchResult, register_case
-from .interleave import measure_interleaved
+from .interleave import default_variants, measure_interleaved
 
 #: name -> (precision, fuse Conv-BN, channels-last, torch.compile)
 VARIANTS = {
@@ -40,7 +42,7 @@ VARIANTS = {
     'auto': ('auto', True, True, False),
     'compile-bf16': ('bf16', True, True, True),
 }
-CPU_VARIANTS = ('eager', 'fused-cl', 'bf16')
+CPU_VARIANTS = ('eager', 'fused-cl', 'bf16')  # bf16 dropped by default on CPUs without fast bf16
 GPU_VARIANTS = ('eager', 'fused-cl', 'bf16', 'fp16', 'compile-bf16')
 
 
@@ -118,7 +120,7 @@ def infer_case(args=None) -> list[BenchResult]:
     """BASNet inference variants interleaved per size / batch (--sizes 256,320 --batches 1,8 --variants ...)."""
     device = torch.device(getattr(args, 'device', None) or ('cuda' if torch.cuda.is_available() else 'cpu'))
     gpu = device.type == 'cuda'
-    variants = getattr(args, 'variants', None) or list(GPU_VARIANTS if gpu else CPU_VARIANTS)
+    variants = getattr(args, 'variants', None) or default_variants(GPU_VARIANTS if gpu else CPU_VARIANTS, device)
     sizes = getattr(args, 'sizes', None) or [256, 320]
     batches = getattr(args, 'batches', None) or [1, 8]
     iters = getattr(args, 'iters', None) or (20 if gpu else 3)

@@ -16,7 +16,7 @@ import torch
 from visionx.utils import ConfigError
 
 from . import register_case
-from .interleave import measure_interleaved
+from .interleave import default_variants, measure_interleaved
 
 TRAIN_VARIANTS = ('fp32', 'bf16')
 INFER_VARIANTS = ('fp32', 'bf16', 'auto')
@@ -35,7 +35,7 @@ def _device(args) -> torch.device:
 
 
 def _variants(args, known: tuple[str, ...]) -> list[str]:
-    variants = list(getattr(args, 'variants', None) or known[:2])
+    variants = list(getattr(args, 'variants', None) or default_variants(known[:2], _device(args)))
     unknown = [v for v in variants if v not in known]
     if unknown:
         raise ConfigError(f'unknown GridFormer benchmark variants {unknown}; known: {", ".join(known)}')

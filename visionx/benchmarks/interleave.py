@@ -21,7 +21,7 @@ import torch
 
 from . import BenchResult, PeakMemory
 
-__all__ = ['measure_interleaved', 'machine_info', 'format_ratios']
+__all__ = ['measure_interleaved', 'machine_info', 'format_ratios', 'default_variants']
 
 
 def measure_interleaved(variants: dict[str, Callable[[], object]], *, case: str, unit: str,
@@ -106,3 +106,12 @@ def format_ratios(rows: list[dict]) -> str:
     """Rows with a ``speedup`` as ``case  variant  speedup vs baseline`` lines ('' when there are none)."""
     lines = [f'{r["case"]:48s} {r["speedup"]:6.2f}x vs {r["baseline"]}' for r in rows if 'speedup' in r]
     return '\n'.join(['speed-up (median paired ratio, > 1 = faster than the baseline):', *lines]) if lines else ''
+
+
+def default_variants(variants: tuple[str, ...], device: torch.device | str) -> list[str]:
+    """``variants`` without the bf16 ones on a CPU lacking AMX / AVX-512 BF16 (emulated bf16 is slow: 6x for
+    BASNet inference, 30x for a GridFormer training step on this project's AVX2 CPU)."""
+    from visionx.utils.precision import cpu_has_fast_bf16
+    if torch.device(device).type == 'cpu' and not cpu_has_fast_bf16():
+        return [v for v in variants if 'bf16' not in v]
+    return list(variants)

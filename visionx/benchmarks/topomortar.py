@@ -210,3 +210,38 @@ def cedice_loss_case(args) -> list[BenchResult]:
     return measure_interleaved({v: (lambda fn=fns[v]: step(fn)) for v in variants}, case='cedice_loss',
                                unit='batches', rounds=iters, warmup=warmup, device=device,
                                extra={v: dict(size=size, batch=batch, loss=values[v]) for v in variants})
+
+
+@register_case('topomortar_augment')
+def topomortar_augment_case(args) -> list[BenchResult]:
+    """Data time per sample of the TopoMortar training augmentation on --sizes (512) images, 128^2 patches.
+
+    Variants (interleaved; samples/s, speed-up against ``official``): ``official`` (``TopoMortarAugment``
+    on the whole image, then ``RandomCrop`` 128, the demo config's order), ``crop-first``
+    (``TopoMortarAugment(crop_size=(128, 128))``).  One timed call runs ``--batch-size`` (default 8)
+    samples of rendered brick walls; ``latency / batch`` is the data time per sample.
+    """
+    from mmseg.datasets.transforms import RandomCrop
+
+    from visionx.datasets.topomortar.synthetic import render_wall
+    from visionx.datasets.topomortar.transforms import TopoMortarAugment
+    size, batch, _, _, iters, warmup = _options(args, size=512, batch=8)
+    rng = np.random.default_rng(0)
+    walls = [render_wall(rng, size) for _ in range(batch)]
+    samples = [dict(img=img.astype(np.float32), gt_seg_map=mortar.astype(np.uint8)) for img, mortar in walls]
+    official, crop = TopoMortarAugment(), RandomCrop(crop_size=(128, 128))
+    first = TopoMortarAugment(crop_size=(128, 128))
+
+    def run(fn):
+        for s in samples:
+            fn(dict(s, img=s['img'].copy(), gt_seg_map=s['gt_seg_map'].copy(), img_shape=s['img'].shape[:2]))
+
+    fns = {'official': lambda: run(lambda r: crop(official(r))), 'crop-first': lambda: run(first)}
+    variants = list(getattr(args, 'variants', None) or fns)
+    unknown = [v for v in variants if v not in fns]
+    if unknown:
+        raise ConfigError(f'unknown topomortar_augment variants {unknown}; known: {", ".join(fns)}')
+    np.random.seed(0)
+    return measure_interleaved({v: fns[v] for v in variants}, case='topomortar_augment', unit='samples',
+                               items_per_iter=batch, rounds=iters, warmup=warmup,
+                               extra={v: dict(size=size, crop=128, batch=batch) for v in variants})

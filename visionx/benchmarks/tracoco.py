@@ -17,7 +17,7 @@ import argparse
 import torch
 
 from visionx.benchmarks import BenchResult, measure, register_case
-from visionx.benchmarks.interleave import measure_interleaved
+from visionx.benchmarks.interleave import default_variants, measure_interleaved
 from visionx.utils import ConfigError
 
 PATCH = (112, 112, 80)
@@ -94,7 +94,7 @@ def sliding_window_case(args: argparse.Namespace | None = None) -> list[BenchRes
     from visionx.utils.precision import autocast, resolve_precision
     device = _device(args)
     patch, shape = _shape(args, 'patch', PATCH), _shape(args, 'volume', LA_VOLUME)
-    variants = list(_arg(args, 'variants', ['fp32', 'serial', 'bf16']))
+    variants = list(_arg(args, 'variants', None) or default_variants(('fp32', 'serial', 'bf16'), device))
     unknown = [v for v in variants if v not in SLIDING_VARIANTS]
     if unknown:
         raise ConfigError(f'unknown tracoco_sliding_window variants {unknown}; known: {", ".join(SLIDING_VARIANTS)}')

@@ -57,14 +57,35 @@ class TopoMortarAugment(BaseTransform):
     Required Keys: img, gt_seg_map, gt_soft_seg (optional).
     Modified Keys: img (float32), gt_seg_map, gt_soft_seg (float32).
 
+    **Crop first** (``crop_size=(h, w)``; default None = the official order, augment the whole image and
+    let a later ``RandomCrop`` cut the training patch).  A window is cut first at a uniformly drawn position,
+    augmented, and its centre ``crop_size`` kept: the window's side is ``ceil(crop * sqrt(2) / 0.7)``
+    (clipped to the image), so any rotation (up to pi) combined with the strongest zoom-out (0.7) still
+    fills the kept centre with image content, as inside a whole-image augmentation.  On 512^2 TopoMortar
+    images with 128^2 crops the window is 259^2, about a quarter of the pixels.  Differences from the
+    official order: rotation and zoom turn about the window's centre rather than the image's (the kept
+    patch's position is random either way), zoom-out borders padded with edge values appear only when the
+    window touches the image border, and the image-level statistics used by
+    ``RandScaleIntensityFixedMean`` / ``RandAdjustContrast(retain_stats)`` are the window's.  The output
+    is ``crop_size``, so a following ``RandomCrop`` of that size changes nothing.
+
     Args:
         prob_scale: multiplies every probability (1 = TopoMortar; 0 disables the augmentations).
+        crop_size: (h, w) of the training patch to cut first, or None for the official order.
     """
 
-    def __init__(self, prob_scale: float = 1.0) -> None:
+    #: Strongest zoom-out of ``RandZoomd`` (min_zoom): the window must be 1 / 0.7 larger than the patch.
+    MIN_ZOOM = 0.7
+
+    def __init__(self, prob_scale: float = 1.0, crop_size: tuple[int, int] | None = None) -> None:
         import monai.transforms as mt
         if prob_scale < 0:
             raise ValueError(f'prob_scale must be >= 0, got {prob_scale}')
+        if crop_size is not None:
+            crop_size = tuple(int(v) for v in crop_size)
+            if len(crop_size) != 2 or min(crop_size) < 1:
+                raise ValueError(f'crop_size must be (h, w) with positive sides, got {crop_size}')
+        self.crop_size = crop_size
         s = prob_scale
         # 'soft' (self-distillation soft labels) is optional: allow_missing_keys skips it when absent.
         k, i = ['img', 'seg', 'soft'], ['img']
@@ -72,7 +93,7 @@ class TopoMortarAugment(BaseTransform):
         self.compose = mt.Compose([
             mt.RandRotated(k, range_x=np.pi, prob=0.2 * s, mode=['bilinear', 'nearest', 'bilinear'],
                            allow_missing_keys=True),
-            mt.RandZoomd(k, prob=0.2 * s, min_zoom=0.7, max_zoom=1.4,
+            mt.RandZoomd(k, prob=0.2 * s, min_zoom=self.MIN_ZOOM, max_zoom=1.4,
                          mode=['bilinear', 'nearest-exact', 'bilinear'], allow_missing_keys=True),
             mt.RandGaussianNoised(i, prob=0.1 * s, mean=0.0, std=0.1),
             mt.RandGaussianSmoothd(i, sigma_x=(0.5, 1.0), sigma_y=(0.5, 1.0), prob=0.2 * s),
@@ -90,22 +111,47 @@ class TopoMortarAugment(BaseTransform):
         # every call keeps all the randomness in the stream that mmengine seeds (per worker) and that
         # RNGStateHook checkpoints, so a resumed run draws the same augmentations as an uninterrupted one.
         self.compose.set_random_state(seed=int(np.random.randint(0, 2**31 - 1)))
-        img = np.ascontiguousarray(results['img'].astype(np.float32).transpose(2, 0, 1))
-        seg = results['gt_seg_map'][None].astype(np.float32)
+        window = self._window(results['img'].shape[:2]) if self.crop_size is not None else None
+        keys = ['img', 'gt_seg_map'] + ([SOFT_LABEL_KEY] if SOFT_LABEL_KEY in results else [])
+        arrays = {key: results[key] for key in keys}
+        if window is not None:
+            (y0, y1), (x0, x1) = window
+            arrays = {key: a[y0:y1, x0:x1] for key, a in arrays.items()}
+        img = np.ascontiguousarray(arrays['img'].astype(np.float32).transpose(2, 0, 1))
+        seg = arrays['gt_seg_map'][None].astype(np.float32)
         data = {'img': img, 'seg': seg}
         if SOFT_LABEL_KEY in results:
-            soft = results[SOFT_LABEL_KEY].astype(np.float32)
+            soft = arrays[SOFT_LABEL_KEY].astype(np.float32)
             data['soft'] = np.ascontiguousarray(soft.transpose(2, 0, 1))
         out = self.compose(data)
-        results['img'] = np.ascontiguousarray(np.asarray(out['img'], np.float32).transpose(1, 2, 0))
-        results['gt_seg_map'] = np.rint(np.asarray(out['seg'])[0]).astype(results['gt_seg_map'].dtype)
-        if 'soft' in data:
-            soft = np.asarray(out['soft'], np.float32)
-            results[SOFT_LABEL_KEY] = np.ascontiguousarray(soft.transpose(1, 2, 0))
+        out_img = np.asarray(out['img'], np.float32).transpose(1, 2, 0)
+        out_seg = np.rint(np.asarray(out['seg'])[0]).astype(results['gt_seg_map'].dtype)
+        out_soft = np.asarray(out['soft'], np.float32).transpose(1, 2, 0) if 'soft' in data else None
+        if window is not None:  # keep the centre crop_size of the augmented window
+            h, w = out_seg.shape
+            ch, cw = min(self.crop_size[0], h), min(self.crop_size[1], w)
+            top, left = (h - ch) // 2, (w - cw) // 2
+            out_img, out_seg = out_img[top:top + ch, left:left + cw], out_seg[top:top + ch, left:left + cw]
+            if out_soft is not None:
+                out_soft = out_soft[top:top + ch, left:left + cw]
+            results['img_shape'] = (ch, cw)
+        results['img'] = np.ascontiguousarray(out_img)
+        results['gt_seg_map'] = np.ascontiguousarray(out_seg)
+        if out_soft is not None:
+            results[SOFT_LABEL_KEY] = np.ascontiguousarray(out_soft)
         return results
 
+    def _window(self, shape: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+        """A uniformly placed window ((y0, y1), (x0, x1)) whose augmented centre covers ``crop_size``."""
+        bounds = []
+        for crop, size in zip(self.crop_size, shape):
+            side = min(size, int(np.ceil(crop * np.sqrt(2) / self.MIN_ZOOM)))
+            start = int(np.random.randint(0, size - side + 1))
+            bounds.append((start, start + side))
+        return bounds[0], bounds[1]
+
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(prob_scale={self.prob_scale})'
+        return f'{type(self).__name__}(prob_scale={self.prob_scale}, crop_size={self.crop_size})'
 
 
 @TRANSFORMS.register_module()
