@@ -114,6 +114,9 @@ def main(argv=None) -> int:
     precision = resolve_precision(args.precision, get_device())  # fp16 on CPU fails before anything is built
 
     cfg = prepare_config(load_config(args.config, args.cfg_options), args, args.config)
+    from visionx.engine.incremental import is_incremental, test_config_for_checkpoint
+    if is_incremental(cfg):  # a class-incremental task: evaluate the checkpoint's step with that step's config
+        cfg = test_config_for_checkpoint(cfg, args.checkpoint)
     check_data_roots(cfg, splits=('test',))
     init_default_scope(cfg.get('default_scope', 'visionx'))
     check_checkpoint_matches(MODELS.build(cfg.model), args.checkpoint)

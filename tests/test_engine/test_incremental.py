@@ -181,3 +181,24 @@ def test_every_step_config_resolves(path, tmp_path):
                 node = node[part]
             assert node == value, key
     assert runner.step_config(0, None).model.get('prev_checkpoint') is None
+
+
+def test_tools_test_evaluates_a_step_checkpoint(full_run, data, tmp_path):
+    """tools/test.py on a step_1 checkpoint rebuilds step 1 and reproduces the runner's step-1 metrics."""
+    import importlib.util
+    ref, rows = full_run
+    cfg_file = tmp_path / 'cfg.py'
+    cfg = make_cfg(data, ref)
+    cfg.dump(str(cfg_file))
+    spec = importlib.util.spec_from_file_location('vx_test_tool', REPO_ROOT / 'tools/test.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / 'm.json'
+    assert tool.main([str(cfg_file), str(ref / 'step_1' / 'iter_4.pth'), '--work-dir', str(tmp_path / 'w'),
+                      '--out-metrics', str(out)]) == 0
+    metrics = json.loads(out.read_text())['metrics']
+    for key in ('mIoU_old', 'mIoU_all'):
+        assert metrics[key] == pytest.approx(rows[1]['metrics'][key])
+    with pytest.raises(ConfigError, match='ciss.test_step'):
+        shutil.copy(ref / 'step_1' / 'iter_4.pth', tmp_path / 'elsewhere.pth')
+        tool.main([str(cfg_file), str(tmp_path / 'elsewhere.pth'), '--work-dir', str(tmp_path / 'w')])

@@ -4,8 +4,8 @@
 [--cfg-options configs=A.py,B.py step=1]``
 
 For every config (default: MiB and BARM on VOC 15-1 overlapped, DeepLabV3-R101) the step's model is built as
-the :class:`~visionx.engine.IncrementalRunner` builds it: grown classifier, frozen previous model (random
-weights: the backbone's ImageNet ``init_cfg`` is dropped, timing does not depend on the weights), the step's
+the :class:`~visionx.engine.IncrementalRunner` builds it: grown classifier, frozen previous model (the
+weights as constructed, no checkpoint and no ImageNet ``init_cfg``: timing does not depend on them), the step's
 optimizer and per-group learning rates.  Rows:
 
 - ``<config stem>``: a full training iteration (``train_step``: forward of the current and of the previous model,
@@ -64,7 +64,6 @@ def ciss_step(args) -> list[BenchResult]:
         cfg.work_dir = osp.join('work_dirs', 'benchmark_ciss')
         step_cfg = IncrementalRunner(cfg).step_config(step, prev_checkpoint=None)
         step_cfg.model.prev_checkpoint = None
-        step_cfg.model.backbone.init_cfg = None
         batch = int(getattr(args, 'batch_size', None) or step_cfg.train_dataloader.batch_size)
         size = tuple(step_cfg.model.data_preprocessor.get('size'))
         torch.manual_seed(0)

@@ -13,6 +13,9 @@ The config is an ordinary step-0 config (it builds and trains as such) plus ``ru
         later_steps=dict(),      # dotted-key overrides for steps >= 1 (learning rates, schedule, losses)
     )
 
+``tools/test.py CONFIG work_dir/step_<t>/CKPT`` evaluates one step's checkpoint with that step's config
+(:func:`test_config_for_checkpoint`; ``ciss.test_step`` names the step when the checkpoint lies elsewhere).
+
 ``{step}`` in an override's strings (keys included) becomes the step number, e.g. BARM's learning rate of the
 new head: ``{'optim_wrapper.paramwise_cfg.custom_keys': {'decode_head.heads.{step}.': dict(lr_mult=1.0)}}``.
 
@@ -53,7 +56,7 @@ from visionx.utils.errors import ConfigError, UserFileNotFoundError
 
 STEP_DONE = 'ciss_step.json'
 RESULTS = 'ciss_results'
-CISS_KEYS = {'start_step', 'start_checkpoint', 'end_step', 'first_step', 'later_steps'}
+CISS_KEYS = {'start_step', 'start_checkpoint', 'end_step', 'first_step', 'later_steps', 'test_step'}
 TABLE_KEYS = ('mIoU_old', 'mIoU_new', 'mIoU_all', 'hIoU')
 
 
@@ -117,6 +120,38 @@ def results_markdown(rows: list[dict]) -> str:
         vals = [('–' if r['metrics'].get(k) is None else f"{r['metrics'][k]:.2f}") for k in TABLE_KEYS]
         lines.append(f"| {r['step']} | {r['num_seen']} | " + ' | '.join(vals) + ' |')
     return '\n'.join(lines) + '\n'
+
+
+def is_incremental(cfg: Config) -> bool:
+    """Whether ``cfg`` is a class-incremental task config (run by :class:`IncrementalRunner`)."""
+    return str(cfg.get('runner_type', '')).split('.')[-1] == 'IncrementalRunner'
+
+
+def test_config_for_checkpoint(cfg: Config, checkpoint: str) -> Config:
+    """The config of the step ``checkpoint`` belongs to, for evaluating it with ``tools/test.py``.
+
+    The step is ``ciss.test_step`` if set, else read from the checkpoint's ``step_<t>`` folder.  The model is
+    built without ``prev_checkpoint`` (the checkpoint holds the previous model too).
+
+    Raises:
+        ConfigError: the step cannot be told.
+    """
+    ciss = dict(cfg.get('ciss') or {})
+    step = ciss.get('test_step')
+    if step is None:
+        m = re.fullmatch(r'step_(\d+)', osp.basename(osp.dirname(osp.abspath(checkpoint))))
+        if not m:
+            raise ConfigError(f'{checkpoint}: cannot tell which step it belongs to (it is not in a step_<t> folder); '
+                              'set --cfg-options ciss.test_step=T')
+        step = int(m.group(1))
+    cfg = Config(copy.deepcopy(cfg.to_dict()), filename=cfg.filename)
+    cfg.resume, cfg.load_from = False, None
+    cfg.ciss = {k: v for k, v in ciss.items() if k in ('first_step', 'later_steps')}
+    runner = IncrementalRunner(cfg)
+    runner.task.check_step(int(step))
+    out = runner.step_config(int(step), prev_checkpoint=None)
+    out.model.pop('prev_checkpoint', None)
+    return out
 
 
 @RUNNERS.register_module()

@@ -8,8 +8,8 @@ Construction at step ``T = len(classes_per_step) - 1``:
 
 1. the network is built for steps ``0..T-1`` (for ``T = 0``: step 0, and nothing else happens);
 2. ``prev_checkpoint`` (the step-(T-1) checkpoint) is loaded into it, strictly (``prev_model.*`` keys of
-   that checkpoint are skipped); without one the network is initialised from its ``init_cfg`` (tests,
-   benchmarks);
+   that checkpoint are skipped); without one (tests, benchmarks, ``tools/test.py`` which then loads a whole
+   step checkpoint) the weights stay as constructed;
 3. a deep copy becomes ``prev_model``: ``eval()`` always (also after ``train()``), ``requires_grad=False``,
    so it is excluded from the optimizer and from DDP's unused-parameter checks;
 4. the classifier grows by ``classes_per_step[T]`` channels, initialised by ``new_classifier_init``
@@ -126,8 +126,6 @@ class IncrementalEncoderDecoder(EncoderDecoder):
     def _start_step(self, prev_checkpoint: str | None) -> None:
         if prev_checkpoint is not None:
             load_strict(self, load_step_state(prev_checkpoint), prev_checkpoint)
-        else:
-            self.init_weights()
         prev = copy.deepcopy(self)
         prev.requires_grad_(False)
         prev.eval()
