@@ -174,3 +174,10 @@ def test_center_crop_frame_by_hand():
     assert out['img'].shape == (2, 2, 3) and out['ori_shape'] == (2, 2) and out['img_shape'] == (2, 2)
     # mmcv's nearest resize samples columns 0, 2, 4, 6 of the original -> [0, 2, 4, 6]; centre -> [2, 4]
     np.testing.assert_array_equal(out['gt_seg_map'], np.array([[2, 4], [2, 4]]))
+
+
+def test_val_mode_is_the_training_filter_on_the_val_list(voc):
+    root, _ = voc
+    ds = _build(root, step=1, setting='disjoint', mode='val', ann_file='ImageSets/Segmentation/val.txt')
+    assert _names(ds) == ['b']  # as the disjoint training filter
+    np.testing.assert_array_equal(_label(ds, 0), np.array([[0, 16, 0, 0], [0, 16, 0, 255]]))
