@@ -40,7 +40,8 @@ def repri_episodes(args) -> list[BenchResult]:
     feat, size = int(opts.get('feat', 53)), int(opts.get('size', 417))
     clf = RePRIClassifier(adapt_iter=int(opts.get('adapt_iter', 50)))
     device = torch.device(getattr(args, 'device', None) or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    iters, warmup = int(getattr(args, 'iters', 3) or 3), int(getattr(args, 'warmup', 1) or 1)
+    iters, warmup = getattr(args, 'iters', None), getattr(args, 'warmup', None)
+    iters, warmup = 3 if iters is None else int(iters), 1 if warmup is None else int(warmup)  # 0 warm-ups is valid
     rows = []
     for n in tasks:
         f_s, f_q, m_s, m_q = _tasks(n, shot, channels, feat, size, device)
