@@ -74,26 +74,54 @@ def check_checkpoint_matches(model: torch.nn.Module, filename: str) -> None:
         UserFileNotFoundError: the checkpoint does not exist.
         CheckpointMismatchError: keys or shapes differ (the message summarises the difference).
     """
+    check_state_dict_matches(load_state_dict_file(filename), model, f'checkpoint {filename}',
+                             f'model {type(model).__name__}')
+
+
+def load_state_dict_file(filename: str, what: str = 'checkpoint') -> dict:
+    """The state dict of a checkpoint file (``{'state_dict': ...}`` or bare; DataParallel's ``module.`` removed).
+
+    Loads with torch's safe weights-only unpickler (``import visionx`` allow-lists what MMEngine writes).
+
+    Raises:
+        UserFileNotFoundError: no file at ``filename``.
+        CheckpointMismatchError: the file is unreadable, unsafe, or holds no state dict.
+    """
     import os
 
     from .errors import CheckpointMismatchError, UserFileNotFoundError
 
     if not os.path.isfile(filename):
-        raise UserFileNotFoundError(f'checkpoint not found: {filename}')
+        raise UserFileNotFoundError(f'{what} not found: {filename}')
     try:
         ckpt = torch.load(filename, map_location='cpu')
     except Exception as exc:  # noqa: BLE001 - any unreadable/unsafe file is a user error here
         raise CheckpointMismatchError(
-            f'cannot load checkpoint {filename}: {type(exc).__name__}: {str(exc).splitlines()[0]}'
-        ) from None
+            f'cannot load {what} {filename}: {type(exc).__name__}: {str(exc).splitlines()[0]}') from None
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise CheckpointMismatchError(f'{filename} holds no state dict')
-    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+
+
+def check_state_dict_matches(state: dict, model: torch.nn.Module, source: str, target: str,
+                             hint: str = '') -> None:
+    """Raise :class:`CheckpointMismatchError` unless ``state`` has exactly ``model``'s keys and shapes.
+
+    Args:
+        state: the state dict to check.
+        model: the module it should fill.
+        source: names the state dict in the message (e.g. ``'checkpoint a.pth'``).
+        target: names the model in the message (e.g. ``'model EncoderDecoder'``).
+        hint: appended to the message in parentheses.
+    """
+    from .errors import CheckpointMismatchError
+
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
-    mismatched = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    mismatched = [f'{k}: {tuple(state[k].shape)} vs {tuple(expected[k].shape)}' for k in expected
+                  if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
     if missing or unexpected or mismatched:
         def show(keys):
             return ', '.join(keys[:3]) + (' ...' if len(keys) > 3 else '')
@@ -104,5 +132,5 @@ def check_checkpoint_matches(model: torch.nn.Module, filename: str) -> None:
             parts.append(f'{len(unexpected)} unexpected keys ({show(unexpected)})')
         if mismatched:
             parts.append(f'{len(mismatched)} shape mismatches ({show(mismatched)})')
-        raise CheckpointMismatchError(
-            f'checkpoint {filename} does not match model {type(model).__name__}: ' + '; '.join(parts))
+        raise CheckpointMismatchError(f'{source} does not match {target}: ' + '; '.join(parts)
+                                      + (f' ({hint})' if hint else ''))

@@ -127,7 +127,7 @@ def test_checkpoint_errors(step0, tmp_path):
     _, path = step0
     with pytest.raises(UserFileNotFoundError, match='nope.pth'):
         build([3, 2], prev_checkpoint=str(tmp_path / 'nope.pth'))
-    with pytest.raises(CheckpointMismatchError, match='step0.pth does not fit'):
+    with pytest.raises(CheckpointMismatchError, match='step0.pth does not match'):
         build([4, 1], prev_checkpoint=path)  # step 0 had 3 classes, not 4
 
 

@@ -78,7 +78,7 @@ def test_bad_inputs_give_one_error_line_and_no_output(tmp_path, capsys):
     init_default_scope('visionx')
     torch.save({'state_dict': MODELS.build(copy.deepcopy(TEACHER)).state_dict()}, other)
     code, out = _run('bpkd_official_to_visionx', [other, dst, '--config', _config(tmp_path, STUDENT)], capsys)
-    assert code == 2 and 'does not fit the model' in out.err and 'teacher.pth' in out.err
+    assert code == 2 and 'does not match the model' in out.err and 'teacher.pth' in out.err
     foreign = tmp_path / 'foreign.pth'
     torch.save({'state_dict': {'encoder.weight': torch.ones(1)}}, foreign)
     code, out = _run('bpkd_official_to_visionx', [foreign, dst], capsys)

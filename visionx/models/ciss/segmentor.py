@@ -34,7 +34,8 @@ from mmseg.models.segmentors import EncoderDecoder
 from mmseg.utils import SampleList
 
 from visionx.registry import MODELS
-from visionx.utils.errors import CheckpointMismatchError, ConfigError, UserFileNotFoundError
+from visionx.utils.checkpoint import check_state_dict_matches, load_state_dict_file
+from visionx.utils.errors import ConfigError
 from .heads import mib_init
 
 PREV_PREFIX = 'prev_model.'
@@ -48,32 +49,14 @@ def load_step_state(path: str) -> dict:
         UserFileNotFoundError: no such file.
         CheckpointMismatchError: the file holds no state dict.
     """
-    import os
-    if not os.path.isfile(path):
-        raise UserFileNotFoundError(f'previous-step checkpoint not found: {path}')
-    try:  # torch's safe loader (weights_only): `import visionx` allow-lists what MMEngine writes
-        ckpt = torch.load(path, map_location='cpu')
-    except Exception as exc:  # noqa: BLE001 - an unreadable or unsafe file is a user error here
-        raise CheckpointMismatchError(f'cannot load checkpoint {path}: {type(exc).__name__}: '
-                                      f'{str(exc).splitlines()[0]}') from None
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise CheckpointMismatchError(f'{path} holds no state dict')
-    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    state = load_state_dict_file(path, what='previous-step checkpoint')
     return {k: v for k, v in state.items() if not k.startswith(PREV_PREFIX)}
 
 
 def load_strict(model: torch.nn.Module, state: dict, path: str) -> None:
     """Load ``state`` into ``model``; any missing / unexpected / mis-shaped key is a CheckpointMismatchError."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    shapes = [f'{k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in own
-              if k in state and state[k].shape != own[k].shape]
-    if missing or unexpected or shapes:
-        raise CheckpointMismatchError(
-            f'{path} does not fit the previous-step model: missing {missing[:5]}, unexpected {unexpected[:5]}, '
-            f'shape mismatches {shapes[:5]} (is it a checkpoint of step T-1 of this task and model?)')
+    check_state_dict_matches(state, model, path, 'the previous-step model',
+                             hint='is it a checkpoint of step T-1 of this task and model?')
     model.load_state_dict(state, strict=True)
 
 

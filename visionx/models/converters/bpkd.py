@@ -20,7 +20,8 @@ from typing import Mapping
 import torch
 
 from visionx.utils import atomic_path
-from visionx.utils.errors import CheckpointMismatchError, DataFormatError, UserFileNotFoundError
+from visionx.utils.checkpoint import check_state_dict_matches
+from visionx.utils.errors import DataFormatError, UserFileNotFoundError
 
 __all__ = ['MMRAZOR_PREFIX', 'SEGMENTOR_PREFIXES', 'convert_official', 'extract_student', 'check_against_config',
            'convert_file', 'extract_student_file']
@@ -100,16 +101,7 @@ def check_against_config(state: Mapping[str, torch.Tensor], config: str | os.Pat
     model_cfg = cfg.model.student if cfg.model.get('type') == 'KDEncoderDecoder' else cfg.model
     model_cfg = model_cfg.copy()
     model_cfg.pop('data_preprocessor', None)
-    own = MODELS.build(model_cfg).state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = [f'{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}' for k, v in own.items()
-              if k in state and state[k].shape != v.shape]
-    if missing or unexpected or shapes:
-        raise CheckpointMismatchError(
-            f'{src or "checkpoint"} does not fit the model of {config}: {len(missing)} missing keys '
-            f'{missing[:3]}, {len(unexpected)} unexpected keys {unexpected[:3]}, {len(shapes)} shape '
-            f'mismatches {shapes[:3]}')
+    check_state_dict_matches(state, MODELS.build(model_cfg), str(src or 'checkpoint'), f'the model of {config}')
 
 
 def _save(state: OrderedDict, dst: str | os.PathLike, meta: dict) -> None:

@@ -26,7 +26,8 @@ import torch
 from torch import Tensor
 
 from visionx.utils import atomic_path
-from visionx.utils.errors import CheckpointMismatchError, DataFormatError, UserFileNotFoundError
+from visionx.utils.checkpoint import check_state_dict_matches
+from visionx.utils.errors import DataFormatError, UserFileNotFoundError
 
 __all__ = ['convert_official_repri', 'convert_file', 'check_complete']
 
@@ -86,14 +87,7 @@ def convert_official_repri(state: Mapping[str, Tensor]) -> OrderedDict[str, Tens
 def check_complete(state: Mapping[str, Tensor], model: torch.nn.Module) -> None:
     """Raise :class:`CheckpointMismatchError` unless ``state`` fills exactly ``model``'s parameters and buffers
     with the right shapes."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    shapes = [f'{k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in own
-              if k in state and state[k].shape != own[k].shape]
-    if missing or unexpected or shapes:
-        raise CheckpointMismatchError(f'converted RePRI checkpoint does not match the model: missing {missing[:5]}, '
-                                      f'unexpected {unexpected[:5]}, shape mismatches {shapes[:5]}')
+    check_state_dict_matches(state, model, 'converted RePRI checkpoint', 'the model')
 
 
 def convert_file(src: str | os.PathLike, dst: str | os.PathLike, model: torch.nn.Module | None = None) -> int:

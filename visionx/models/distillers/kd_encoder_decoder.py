@@ -20,6 +20,7 @@ from mmseg.models.utils import resize
 from mmseg.utils import add_prefix
 
 from visionx.registry import MODELS
+from visionx.utils.checkpoint import check_state_dict_matches
 from visionx.utils.errors import CheckpointMismatchError, ConfigError, DataFormatError, UserFileNotFoundError
 
 __all__ = ['KDEncoderDecoder', 'load_teacher_cfg', 'state_digest']
@@ -190,16 +191,8 @@ class KDEncoderDecoder(BaseSegmentor):
         except Exception as exc:  # unpickling errors of every kind: not a (safe) checkpoint
             raise DataFormatError(f'teacher checkpoint {path} cannot be read as a checkpoint: {exc}') from exc
         state = _strip_state(obj, path)
-        own = self._teacher.state_dict()
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        shapes = [f'{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}' for k, v in own.items()
-                  if k in state and state[k].shape != v.shape]
-        if missing or unexpected or shapes:
-            raise CheckpointMismatchError(
-                f'teacher checkpoint {path} does not fit the teacher model ({type(self._teacher).__name__}): '
-                f'{len(missing)} missing keys {missing[:3]}, {len(unexpected)} unexpected keys {unexpected[:3]}, '
-                f'{len(shapes)} shape mismatches {shapes[:3]}')
+        check_state_dict_matches(state, self._teacher, f'teacher checkpoint {path}',
+                                 f'the teacher model ({type(self._teacher).__name__})')
         self._teacher.load_state_dict(state, strict=True)
         self._teacher.eval()
         self.teacher_digest.copy_(state_digest(self._teacher).to(self.teacher_digest.device))
