@@ -83,6 +83,12 @@ class IncrementalASPPHead(ASPPHead):
         super().__init__(num_classes=sum(classes_per_step), **kwargs)
         self.conv_seg = IncrementalClassifier(self.channels, classes_per_step)
 
+    def forward_with_features(self, inputs) -> tuple[torch.Tensor, torch.Tensor]:
+        """The logits and the 256-channel (``channels``) feature map they are computed from (what BACS distils,
+        the official DeepLab head output); one pass, same values as ``forward``."""
+        feats = self._forward_feature(inputs)
+        return self.cls_seg(feats), feats
+
     def add_step(self, num_new: int) -> nn.Conv2d:
         conv = self.conv_seg.add_step(num_new)
         self.num_classes = self.out_channels = sum(self.conv_seg.classes_per_step)
