@@ -74,6 +74,46 @@ class ReplaySampler:
                     logits=batch['logits'].float().to(device), num_classes=batch['num_classes'].long().to(device))
 
 
+@torch.no_grad()
+def fill_batch(model, buffer, data: dict, generator: np.random.Generator, capacity: int | None = None,
+               total_classes: int | None = None):
+    """Offer one preprocessed batch to the replay buffer (the per-batch part of :meth:`BACSReplayHook.fill`).
+
+    ``model.buffer_entries`` (logits, importance, seen map), the inputs de-normalised back to uint8 with the
+    data preprocessor's mean / std, then :meth:`ReplayBuffer.add` through the reservoir.  The model's
+    train / eval mode is left to the caller (the fill runs in eval mode).
+
+    Args:
+        model: a :class:`~visionx.models.ciss.BACSSegmentor`.
+        buffer: the :class:`~visionx.datasets.ciss.replay.ReplayBuffer` to fill (writable), or ``None``: a new
+            one of ``capacity`` samples, the batch's image shape and ``(total_classes, h, w)`` logits.
+        data: the data preprocessor's output (``inputs`` (B, 3, H, W) normalised, ``data_samples`` with
+            ``gt_sem_seg``).
+        generator: the reservoir's draws.
+
+    Returns:
+        The buffer (the new one when ``buffer`` was ``None``).
+    """
+    from visionx.datasets.ciss.replay import ReplayBuffer
+    pre = model.data_preprocessor
+    inputs = data['inputs']
+    labels = torch.stack([s.gt_sem_seg.data.squeeze(0) for s in data['data_samples']]).long()
+    out = model.buffer_entries(inputs, labels)
+    images = (inputs * pre.std.view(1, -1, 1, 1) + pre.mean.view(1, -1, 1, 1)).round().clamp(0, 255)
+    images = images.to(torch.uint8)
+    logits = out['logits']
+    if buffer is None:
+        if capacity is None or total_classes is None:
+            raise ConfigError('fill_batch: a new buffer (buffer=None) needs capacity and total_classes')
+        buffer = ReplayBuffer(capacity, image_shape=tuple(images.shape[1:]),
+                              logit_shape=(total_classes, *logits.shape[-2:]))
+    num_classes = torch.full((images.shape[0],), logits.shape[1], dtype=torch.long)
+    buffer.add(images=images.cpu(), labels=labels.to(torch.uint8).cpu(), logits=logits.float().cpu(),
+               num_classes=num_classes, seen=out['seen'].cpu(), task=model.step,
+               importance=out['importance'].float().cpu(), generator=generator)
+    return buffer
+
+
 def _model(runner):
     return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
@@ -171,7 +211,6 @@ class BACSReplayHook(Hook):
         """One ordered pass over the step's training set into the buffer; saved atomically; returns its path."""
         from torch.utils.data import DataLoader
 
-        from visionx.datasets.ciss.replay import ReplayBuffer
         loader = runner.train_dataloader
         bs = self.fill_batch_size or loader.batch_size or 1
         ordered = DataLoader(loader.dataset, batch_size=bs, shuffle=False, num_workers=0,
@@ -181,24 +220,13 @@ class BACSReplayHook(Hook):
         was_training = model.training
         model.eval()
         pre = model.data_preprocessor
-        mean, std = pre.mean.view(1, -1, 1, 1), pre.std.view(1, -1, 1, 1)
         start, n_images = time.perf_counter(), 0
         try:
             for i, data in enumerate(ordered):
                 data = pre(data, True)
-                inputs = data['inputs']
-                labels = torch.stack([s.gt_sem_seg.data.squeeze(0) for s in data['data_samples']]).long()
-                out = model.buffer_entries(inputs, labels)
-                images = (inputs * std + mean).round().clamp(0, 255).to(torch.uint8)
-                logits = out['logits']
-                if buffer is None:
-                    buffer = ReplayBuffer(self.capacity, image_shape=tuple(images.shape[1:]),
-                                          logit_shape=(total_classes, *logits.shape[-2:]))
-                num_classes = torch.full((images.shape[0],), logits.shape[1], dtype=torch.long)
-                buffer.add(images=images.cpu(), labels=labels.to(torch.uint8).cpu(), logits=logits.float().cpu(),
-                           num_classes=num_classes, seen=out['seen'].cpu(), task=model.step,
-                           importance=out['importance'].float().cpu(), generator=reservoir)
-                n_images += images.shape[0]
+                buffer = fill_batch(model, buffer, data, reservoir, capacity=self.capacity,
+                                    total_classes=total_classes)
+                n_images += data['inputs'].shape[0]
                 if (i + 1) % self.log_interval == 0:
                     runner.logger.info(f'BACS replay fill: {n_images}/{len(loader.dataset)} images')
         finally:
@@ -212,4 +240,4 @@ class BACSReplayHook(Hook):
         return path
 
 
-__all__ = ['BACSReplayHook', 'ReplaySampler', 'autocontrast', 'BUFFER_DIR']
+__all__ = ['BACSReplayHook', 'ReplaySampler', 'autocontrast', 'fill_batch', 'BUFFER_DIR']
