@@ -85,10 +85,10 @@ fi
 
 if want ciss; then
   # Class-incremental segmentation: the same 3-step task (background + 3 classes, then 2, then 2) learnt by
-  # fine-tuning, MiB and BARM, each whole task in one tools/train.py call (every step is tested after it is
+  # fine-tuning, MiB, BARM and BACS, each whole task in one tools/train.py call (every step is tested after it is
   # trained; the old / new / all mIoU table is work_dirs/demo/ciss_<method>/ciss_results.md).  One intra-op
   # thread: the network is tiny, and the README numbers were measured so.
-  for m in finetune mib barm; do
+  for m in finetune mib barm bacs; do
     step "ciss_$m: steps 0..2 of configs/ciss/${m}_deeplabv3-tiny_1xb8-300it_demo-voc-3-2-2-overlap.py"
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$PY" tools/train.py \
       "configs/ciss/${m}_deeplabv3-tiny_1xb8-300it_demo-voc-3-2-2-overlap.py" --work-dir "$WORK/ciss_$m"

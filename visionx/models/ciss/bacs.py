@@ -34,12 +34,19 @@ Deviations from the official code (each a choice, kept small):
   later tasks although nothing trains it; freezing keeps the old tasks' seen maps the function their heads
   were trained on (and the previous model and old prototypes provably unchanged).  The heads of finished
   tasks are frozen too (the official code never gives them gradients either).
+* Prototype updates take the per-channel mean of each task's pixels, with classes mapped to tasks by
+  ``classes_per_step``.  The official ``update_feats_prototypes`` reads the masked pixels in (B, C, H, W) order
+  (``features[mask.expand(...)].view(C, -1)``), mixing channels when several images hold the task, and its
+  ``label_to_task_num = rint((c + 1 - initial) / increment)`` misassigns classes unless ``increment == 1``
+  (15-5: classes 16, 17 -> task 0).
 * Prototypes are updated from current-task batches only.  The official ``compute_base_loss`` also runs the
   prototype update on the replayed images of the label term, which moves the prototypes of finished tasks.
 * One replay mini-batch per step serves both replay terms (official: two loaders of 12 images each, the label
   loader re-reading the images from disk with fresh augmentation); random autocontrast (p 0.5) is applied to
   the stored uint8 images before normalisation (official: torchvision's ``RandomAutocontrast`` on the
-  normalised float tensors, which it treats as ``[0, 1]`` images).
+  normalised float tensors, which it treats as ``[0, 1]`` images, and twice: per sample in the loader and per
+  batch in ``_dark_logits``, i.e. with probability 0.75).
+* The end-of-step fill runs the model in eval mode (the official fill in ``teardown`` never sets a mode).
 """
 from __future__ import annotations
 
