@@ -85,6 +85,13 @@ if want bpkd; then
   done
 fi
 
+if want repri; then
+  # RePRI: base training of a tiny PSPNet per fold (folds 0 and 1), then 1- and 5-shot episodic tests of the
+  # prototype classifier, RePRI and Oracle-RePRI on the same episodes (tools/demo_repri.sh; about 5 min).
+  step "repri: tools/demo_repri.sh"
+  PY="$PY" DEMO_WORK="$WORK" bash tools/demo_repri.sh
+fi
+
 if want ciss; then
   # Class-incremental segmentation: the same 3-step task (background + 3 classes, then 2, then 2) learnt by
   # fine-tuning, MiB, BARM and BACS, each whole task in one tools/train.py call (every step is tested after it is
