@@ -55,6 +55,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.dist import all_reduce, is_distributed
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModule
 from mmseg.utils import SampleList
@@ -135,6 +136,10 @@ class BgShiftDetector(BaseModule):
     def update_prototypes(self, g: torch.Tensor, labels: torch.Tensor, class_to_task: torch.Tensor) -> None:
         """Running mean of ``g`` over the labelled foreground pixels of each task (official SDR-style update).
 
+        Under DDP the per-task feature sums and pixel counts are summed over the ranks first, so every rank
+        holds the same prototypes, the running mean over the global batch (the official code keeps one
+        per process).
+
         Args:
             g: (B, D, h, w) embedding (detached here).
             labels: (B, H, W) labels; nearest-downsampled to (h, w) as the official code.
@@ -143,18 +148,17 @@ class BgShiftDetector(BaseModule):
         g = g.detach()
         down = F.interpolate(labels[:, None].float(), size=g.shape[-2:], mode='nearest')[:, 0].long()
         valid = (down != 0) & (down != IGNORE_INDEX) & (down < class_to_task.numel())
-        if not valid.any():
-            return
-        task_map = torch.full_like(down, -1)
-        task_map[valid] = class_to_task[down[valid]]
-        feats = g.permute(0, 2, 3, 1)
-        for task in torch.unique(task_map[valid]).tolist():
-            sel = task_map == task
-            n = int(sel.sum())
-            total = feats[sel].sum(dim=0)
-            count = self.counts[task]
-            self.prototypes[task] = (total + count * self.prototypes[task]) / (count + n)
-            self.counts[task] += n
+        task = class_to_task[down[valid]]
+        feats = g.permute(0, 2, 3, 1)[valid].to(self.prototypes.dtype)  # (N, D)
+        sums = self.prototypes.new_zeros(self.prototypes.shape).index_add_(0, task, feats)
+        n = torch.bincount(task, minlength=self.num_tasks).to(self.counts.dtype)
+        if is_distributed():
+            all_reduce(sums, op='sum')
+            all_reduce(n, op='sum')
+        upd = n > 0
+        count = self.counts[upd].to(sums.dtype).unsqueeze(1)
+        self.prototypes[upd] = (sums[upd] + count * self.prototypes[upd]) / (count + n[upd].to(sums.dtype)[:, None])
+        self.counts += n
 
 
 @MODELS.register_module()
