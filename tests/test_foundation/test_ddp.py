@@ -50,3 +50,12 @@ def test_param_sync_hook_detects_divergence(monkeypatch):
     hook = ParamSyncCheckHook(out_file=None)
     with pytest.raises(RuntimeError, match='diverged at iteration 3'):
         hook.after_train(_Runner())
+
+
+def test_state_dict_digest_covers_zero_dim_buffers():
+    """BatchNorm's num_batches_tracked is a 0-d long tensor: it is digested, and a change in it shows."""
+    from visionx.engine.hooks.param_sync import state_dict_digest
+    bn = torch.nn.BatchNorm2d(2)
+    before = state_dict_digest(bn)
+    bn.num_batches_tracked += 1
+    assert state_dict_digest(bn) != before
