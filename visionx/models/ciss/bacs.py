@@ -285,15 +285,15 @@ class BACSSegmentor(IncrementalEncoderDecoder):
                 _, prev_feats, _ = self.prev_model.forward_bacs(inputs)
             losses[self.loss_kd.loss_name] = self.loss_kd(head_feats, prev_feats, labels, seen)
         if self.wants_replay:
-            losses.update(self.replay_losses())
+            losses.update(self.replay_losses(inputs.device))
         return losses
 
-    def replay_losses(self) -> dict:
+    def replay_losses(self, device: torch.device) -> dict:
         """DER (logits, MSE) and DER++ (labels, old-class-weighted CE) on one replay mini-batch."""
         if self.replay is None:
             raise ConfigError('BACSSegmentor: steps >= 1 with loss_der / loss_derpp need the replay buffer; add '
                               "dict(type='BACSReplayHook') to custom_hooks (or set both losses to None)")
-        batch = self.replay.next_batch(device=self.prev_model.detector.prototypes.device)
+        batch = self.replay.next_batch(device=device)
         feats = self.extract_feat(batch['inputs'])
         raw = self.decode_head(feats)
         out = {}
