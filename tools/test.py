@@ -98,6 +98,18 @@ def default_metric_out_dirs(cfg) -> None:
             ev['out_dir'] = cfg.work_dir
 
 
+def hand_precision_to_loop(cfg, precision: str) -> bool:
+    """Give ``precision`` to a test loop that runs the model itself (``TAKES_PRECISION``, e.g. RePRI's
+    episodic loop, which never calls ``test_step``); returns whether it did."""
+    from visionx.registry import LOOPS
+    loop_type = (cfg.get('test_cfg') or {}).get('type')
+    loop_cls = LOOPS.get(loop_type) if isinstance(loop_type, str) else loop_type
+    if not getattr(loop_cls, 'TAKES_PRECISION', False):
+        return False
+    cfg.test_cfg['precision'] = precision
+    return True
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if not os.path.isfile(args.checkpoint):  # before the config, data and model checks (which can take long)
@@ -128,6 +140,7 @@ def main(argv=None) -> int:
     if args.out:
         enable_prediction_output(cfg, args.out)
 
+    hand_precision_to_loop(cfg, precision)
     from visionx.engine import build_runner
     runner = build_runner(cfg)
     wrap_test_step(runner.model, precision, get_device())

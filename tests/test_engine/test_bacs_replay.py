@@ -21,7 +21,7 @@ from visionx.datasets.ciss.replay import ReplayBuffer
 from visionx.datasets.ciss.synthetic import write_voc_layout
 from visionx.engine.hooks.bacs_replay import ReplaySampler, autocontrast
 from visionx.registry import DATASETS, MODELS
-from visionx.utils.errors import DataFormatError, UserFileNotFoundError
+from visionx.utils.errors import ConfigError, DataFormatError, UserFileNotFoundError
 
 CONFIG = REPO_ROOT / 'configs/ciss/bacs_deeplabv3-tiny_1xb8-300it_demo-voc-3-2-2-overlap.py'
 STEP_CLASSES = [{0, 1, 2, 3}, {4, 5}, {6, 7}]  # the demo task's model ids (background with step 0)
@@ -297,3 +297,19 @@ def test_corrupted_or_missing_buffer_stops_step1(full_run, data, tmp_path):
     with pytest.raises(UserFileNotFoundError, match=re.escape(str(buffer))):
         step1()
     assert not buffer.exists() and not (tmp_path / 'w' / 'step_1' / 'replay_buffer').exists()
+
+
+def test_capacity_and_detector_schedule_that_would_be_ignored_are_refused(full_run, data, tmp_path):
+    """A later step keeps filling the loaded buffer at its own capacity, and detector_loss_epochs=None needs an
+    epoch-based loop: a run that sets either differently stops before training."""
+    ref, _ = full_run
+    cfg = make_cfg(data, tmp_path / 'w', start_step=1, end_step=1, start_checkpoint=str(ref / 'step_0' / 'iter_2.pth'))
+    cfg.custom_hooks[0].capacity = CAPACITY + 1
+    with pytest.raises(ConfigError, match=f'holds {CAPACITY} samples but BACSReplayHook.capacity is {CAPACITY + 1}'):
+        run(cfg)
+    cfg = make_cfg(data, tmp_path / 'w2', end_step=0)
+    cfg.model.detector_loss_epochs = None
+    with pytest.raises(ConfigError, match='detector_loss_epochs=None .* counts iterations'):
+        run(cfg)
+    for work in ('w', 'w2'):
+        assert not list((tmp_path / work).rglob('iter_*.pth'))

@@ -150,6 +150,15 @@ def test_bad_start_is_an_error_before_anything_is_written(data, tmp_path):
         run(make_cfg(data, tmp_path / 'w', start_step=1))
     with pytest.raises(ConfigError, match='unknown keys'):
         run(make_cfg(data, tmp_path / 'w', startstep=1))
+    # keys the runner sets per step would be overwritten silently: refused
+    cfg = make_cfg(data, tmp_path / 'w')
+    cfg.model.prev_checkpoint = str(tmp_path / 'mine.pth')
+    with pytest.raises(ConfigError, match=r'model.prev_checkpoint=.*mine.pth.*ciss.start_step'):
+        run(cfg)
+    cfg = make_cfg(data, tmp_path / 'w')
+    cfg.test_dataloader.dataset.step = 1
+    with pytest.raises(ConfigError, match='the test CISS dataset.s. set step'):
+        run(cfg)
     assert not (tmp_path / 'w').exists()
 
 

@@ -25,19 +25,44 @@ def episodic_dataset(data_root, **kw):
                 shot=2, episodes_per_run=3, n_runs=2, seed=7, pipeline=PIPELINE, **kw)
 
 
-def run_loop(tmp_path, data_root, batch_size_val, model_state):
+def run_loop(tmp_path, data_root, batch_size_val, model_state, model=None, **loop):
     from visionx.engine import VisionXRunner
     init_default_scope('visionx')
-    model = tiny_pspnet()
+    model = model or tiny_pspnet()
     model.load_state_dict(model_state)
     model.data_preprocessor = tiny_preprocessor()
     runner = VisionXRunner(
         model=model, work_dir=str(tmp_path / f'work{batch_size_val}'), default_scope='visionx',
         test_dataloader=dict(dataset=episodic_dataset(data_root), batch_size=3, num_workers=0,
                              sampler=dict(type='DefaultSampler', shuffle=False), collate_fn=dict(type='pseudo_collate')),
-        test_cfg=dict(type='RePRITestLoop', batch_size_val=batch_size_val, classifier=CLASSIFIER),
+        test_cfg=dict(type='RePRITestLoop', batch_size_val=batch_size_val, classifier=CLASSIFIER, **loop),
         test_evaluator=dict(type='FewShotMetric'), default_hooks=dict(logger=None))
     return runner.test()
+
+
+def test_precision_runs_the_feature_extraction_under_autocast(tmp_path, demo_data):
+    """``precision='bf16'`` (what ``tools/test.py --precision bf16`` hands the loop) autocasts the feature
+    extraction; the default leaves it fp32."""
+    torch.manual_seed(0)
+    state = tiny_pspnet().state_dict()
+    for precision, expected in (('bf16', torch.bfloat16), ('fp32', None)):
+        model, seen = tiny_pspnet(), []
+        extract = model.extract_bottleneck_features
+
+        def spy(x, extract=extract, seen=seen):
+            seen.append(torch.get_autocast_dtype('cpu') if torch.is_autocast_enabled('cpu') else None)
+            return extract(x)
+        model.extract_bottleneck_features = spy
+        metrics = run_loop(tmp_path / precision, demo_data, 6, state, model=model, precision=precision)
+        assert seen and set(seen) == {expected}, precision
+        assert 0 <= metrics['mIoU'] <= 100
+
+
+@pytest.mark.parametrize('loop', [dict(precision='int8'), dict(precision='bf16', fp16=True)])
+def test_bad_precision_is_rejected(tmp_path, demo_data, loop):
+    from visionx.utils.errors import ConfigError
+    with pytest.raises(ConfigError, match='precision'):
+        run_loop(tmp_path, demo_data, 6, tiny_pspnet().state_dict(), **loop)
 
 
 def tiny_preprocessor():

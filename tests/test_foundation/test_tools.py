@@ -133,3 +133,20 @@ def test_test_tool_gives_file_writing_metrics_the_work_dir():
     assert cfg.test_evaluator[0]['out_dir'] == '/tmp/wd'   # unset -> work dir (per-class CSV lands there)
     assert cfg.test_evaluator[1]['out_dir'] == '/x'        # explicit value kept
     assert 'out_dir' not in cfg.test_evaluator[2]          # metrics without the argument untouched
+
+
+def test_test_tool_hands_precision_to_loops_that_run_the_model_themselves():
+    """RePRI's episodic loop never calls test_step (which --precision wraps): tools/test.py gives it the
+    precision instead; a standard loop's config is left alone."""
+    import importlib.util
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    spec = importlib.util.spec_from_file_location('vx_test_tool_precision', REPO_ROOT / 'tools' / 'test.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    init_default_scope('visionx')
+    cfg = Config(dict(test_cfg=dict(type='RePRITestLoop', batch_size_val=4)))
+    assert tool.hand_precision_to_loop(cfg, 'bf16') and cfg.test_cfg.precision == 'bf16'
+    cfg = Config(dict(test_cfg=dict(type='TestLoop')))
+    assert not tool.hand_precision_to_loop(cfg, 'bf16') and 'precision' not in cfg.test_cfg

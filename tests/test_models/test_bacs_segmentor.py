@@ -372,3 +372,30 @@ def test_token_decoder_variant_builds_at_step1_and_trains(tmp_path):
     sum(losses.values()).backward()
     assert model.decode_head.class_tokens.grad is not None and grads(model.detector.heads[1])
     assert not grads(model.detector.projector) and not grads(model.prev_model)
+
+
+# 6. options the segmentor would silently override are refused ---------------------------------------------------
+@pytest.mark.parametrize('kw, match', [
+    (dict(detector=dict(in_channels=64)), 'detector.in_channels'),
+    (dict(detector=dict(num_tasks=5)), 'detector.num_tasks'),
+    (dict(decode_head_extra=dict(ignore_index=0)), 'do not set ignore_index'),
+    (dict(decode_head_extra=dict(sampler=dict(type='OHEMPixelSampler'))), 'do not set sampler'),
+])
+def test_overridden_options_are_rejected(kw, match):
+    extra = kw.pop('decode_head_extra', None)
+    cfg = model_cfg([4], **kw)
+    if extra:
+        cfg['decode_head'].update(extra)
+    init_default_scope('visionx')
+    with pytest.raises(ConfigError, match=match):
+        MODELS.build(cfg)
+
+
+def test_mib_init_needs_a_1x1_classifier():
+    """The token decoder has no IncrementalClassifier: 'mib' is refused at step 0, not after it trained."""
+    cfg = Config.fromfile(str(TOKEN_MODEL)).model
+    cfg.update(classes_per_step=[4], new_classifier_init='mib')
+    cfg.decode_head.update(in_channels=64, d_model=16, num_heads=2, ffn_channels=32, num_layers=1, pos_grid=(2, 2))
+    init_default_scope('visionx')
+    with pytest.raises(ConfigError, match="new_classifier_init='mib'.*TokenMaskTransformerHead"):
+        MODELS.build(cfg.to_dict())

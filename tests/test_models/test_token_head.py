@@ -190,6 +190,9 @@ def test_pos_embed_resize():
     dict(channels=16), dict(dropout_ratio=0.1), dict(num_heads=3), dict(num_layers=-1),
     dict(new_token_init='zeros'), dict(pos_grid=(4, 0)), dict(pos_grid=(4, 4, 4)),
     dict(input_transform='multiple_select', in_channels=[8, 8], in_index=[0, 1]),
+    # read only by BaseDecodeHead.loss_by_feat (the segmentor computes the losses) or unused by this decoder
+    dict(ignore_index=7), dict(sampler=dict(type='OHEMPixelSampler')), dict(threshold=0.3),
+    dict(norm_cfg=dict(type='BN')), dict(act_cfg=dict(type='ReLU')), dict(conv_cfg=dict(type='Conv2d')),
 ])
 def test_bad_args_rejected(kwargs):
     with pytest.raises(ConfigError):

@@ -175,6 +175,14 @@ class IncrementalRunner:
         if given is not None and list(given) != self.task.classes_per_step[:1]:
             raise ConfigError(f'model.classes_per_step={list(given)} does not match step 0 of task '
                               f'{self.task.name!r} ({self.task.classes_per_step[:1]}); the runner sets it per step')
+        if cfg.model.get('prev_checkpoint') is not None:
+            raise ConfigError(f'model.prev_checkpoint={cfg.model.prev_checkpoint!r}: the runner sets it per step (the '
+                              'previous step\'s last checkpoint); start from a checkpoint with ciss.start_step / '
+                              'ciss.start_checkpoint')
+        stepped = sorted(split for split, ds in _ciss_dataset_cfgs(cfg) if 'step' in ds)
+        if stepped:
+            raise ConfigError(f'the {", ".join(stepped)} CISS dataset(s) set step: the runner sets it per step; '
+                              'choose the steps with ciss.start_step / ciss.end_step (ciss.test_step for tools/test.py)')
         last = self.task.num_steps - 1
         self.start_step = int(ciss.get('start_step', 0))
         self.end_step = last if ciss.get('end_step') is None else int(ciss['end_step'])

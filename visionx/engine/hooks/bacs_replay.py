@@ -26,6 +26,7 @@ import torch
 from mmengine.dist import barrier, get_rank, is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.runner import IterBasedTrainLoop
 
 from visionx.registry import HOOKS
 from visionx.utils.errors import ConfigError, UserFileNotFoundError
@@ -166,6 +167,10 @@ class BACSReplayHook(Hook):
         from visionx.datasets.ciss.replay import ReplayBuffer
         model = self._check_model(runner)
         model.replay = None
+        if model.detector_loss_epochs is None and isinstance(runner.train_loop, IterBasedTrainLoop):
+            raise ConfigError('BACSSegmentor.detector_loss_epochs=None follows the epochs of an epoch-based train '
+                              'loop, but this one counts iterations (the detector-loss weight would stay at '
+                              '1 - 1/e); set model.detector_loss_epochs to the number of epochs it stands for')
         if not model.wants_replay:
             return
         path = self.previous_buffer_dir(model)
@@ -176,6 +181,10 @@ class BACSReplayHook(Hook):
         self.buffer = ReplayBuffer.load(path)
         if len(self.buffer) == 0:
             raise ConfigError(f'{path}: the replay buffer is empty')
+        if self.buffer.capacity != self.capacity:  # later steps keep filling the loaded buffer at its capacity
+            raise ConfigError(f'{path}: the replay buffer holds {self.buffer.capacity} samples but '
+                              f'BACSReplayHook.capacity is {self.capacity}; the capacity is fixed at step 0 '
+                              '(set it there, for every step)')
         pre = model.data_preprocessor
         generator = torch.Generator().manual_seed(self.seed + get_rank())
         if self._pending_state is not None:  # resumed: continue the draws where the checkpoint left them

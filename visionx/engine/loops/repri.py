@@ -21,6 +21,7 @@ from mmengine.runner import TestLoop
 from visionx.models.fewshot.repri import EmptyTaskError, RePRIClassifier
 from visionx.registry import LOOPS
 from visionx.utils.errors import ConfigError, DataFormatError
+from visionx.utils.precision import autocast
 
 #: Hooks that need per-iteration model outputs, which this loop does not produce (tasks are fitted by groups).
 _OUTPUT_HOOKS = ('PredictionWriterHook', 'PredictionVisualizationHook')
@@ -40,11 +41,23 @@ class RePRITestLoop(TestLoop):
             (``temperature``, ``adapt_iter``, ``weights``, ``lr``, ``fb_param_update``, ``fb_param_type``,
             ``kl_weight_increment``, ``norm_feat``).
         fp16: as :class:`mmengine.runner.TestLoop` (autocast for the feature extraction only).
+        precision: ``'fp32'`` (default), ``'bf16'`` or ``'fp16'``: autocast dtype of the feature extraction
+            (:func:`visionx.utils.precision.resolve_precision` values; ``tools/test.py --precision`` sets it,
+            since this loop calls the model itself and not ``test_step``).  The classifier is always fitted in
+            fp32 on the features cast back to fp32.  Exclusive with ``fp16=True``.
     """
 
+    #: ``tools/test.py`` hands ``--precision`` to the loop: it never calls ``model.test_step``
+    TAKES_PRECISION = True
+
     def __init__(self, runner, dataloader: Any, evaluator: Any, batch_size_val: int = 200,
-                 classifier: dict | None = None, fp16: bool = False) -> None:
+                 classifier: dict | None = None, fp16: bool = False, precision: str = 'fp32') -> None:
         super().__init__(runner, dataloader, evaluator, fp16)
+        if precision not in ('fp32', 'bf16', 'fp16'):
+            raise ConfigError(f"RePRITestLoop: precision must be 'fp32', 'bf16' or 'fp16', got {precision!r}")
+        if fp16 and precision != 'fp32':
+            raise ConfigError(f'RePRITestLoop: set either fp16=True or precision={precision!r}, not both')
+        self.precision = precision
         if int(batch_size_val) < 1:
             raise ValueError(f'batch_size_val must be >= 1, got {batch_size_val}')
         self.batch_size_val = int(batch_size_val)
@@ -91,7 +104,10 @@ class RePRITestLoop(TestLoop):
             raise ValueError('RePRITestLoop needs an episodic test dataset (mode="episodic"): the batch has no '
                              'support_inputs')
         n, k = data['support_inputs'].shape[:2]
-        with torch.autocast(device_type=data['inputs'].device.type, enabled=self.fp16):
+        device = data['inputs'].device
+        ctx = (autocast(self.precision, device) if self.precision != 'fp32'
+               else torch.autocast(device_type=device.type, enabled=self.fp16))
+        with ctx:
             f_q = model.extract_bottleneck_features(data['inputs']).float()
             f_s = model.extract_bottleneck_features(data['support_inputs'].flatten(0, 1)).float()
         f_s = f_s.view(n, k, *f_s.shape[1:])

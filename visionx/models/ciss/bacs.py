@@ -194,6 +194,10 @@ class BACSSegmentor(IncrementalEncoderDecoder):
         if not hasattr(MODELS.get(decode_head['type']), 'forward_with_features'):
             raise ConfigError(f"BACSSegmentor: decode head {decode_head['type']} has no forward_with_features "
                               '(use IncrementalASPPHead or TokenMaskTransformerHead)')
+        given = [k for k in ('in_channels', 'num_tasks') if k in detector]
+        if given:
+            raise ConfigError(f'BACSSegmentor: do not set detector.{"/".join(given)}: in_channels comes from '
+                              'detector_in_channels and num_tasks from classes_per_step')
         if detector_loss_epochs is not None and detector_loss_epochs < 1:
             raise ConfigError(f'detector_loss_epochs must be >= 1 or None, got {detector_loss_epochs}')
         self._bacs_init = dict(detector=dict(detector, in_channels=detector_in_channels,

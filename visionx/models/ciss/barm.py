@@ -18,6 +18,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from visionx.registry import MODELS
 from visionx.utils.errors import ConfigError
 from ..losses.ciss.barm import bfd_loss, bga_loss, gkd_loss, pseudo_labels, tri_loss
+from .heads import reject_loss_keys
 from .segmentor import IncrementalEncoderDecoder
 
 
@@ -47,8 +48,7 @@ class BARMHead(BaseDecodeHead):
 
     def __init__(self, classes_per_step, in_channels: int, channels: int = 256, dilations=(6, 12, 18),
                  dropout_ratio: float = 0.1, **kwargs) -> None:
-        if 'num_classes' in kwargs or 'loss_decode' in kwargs:
-            raise ConfigError('BARMHead: set classes_per_step (not num_classes) and the losses on the segmentor')
+        reject_loss_keys('BARMHead', kwargs)
         if len(dilations) != 3:
             raise ConfigError(f'BARMHead takes three atrous rates, got {dilations}')
         if kwargs.get('norm_cfg') is None:

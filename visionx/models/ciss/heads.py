@@ -65,20 +65,34 @@ def mib_init(classifier: IncrementalClassifier) -> None:
         first.bias[0] = bias
 
 
+#: ``BaseDecodeHead`` arguments read only by its ``loss_by_feat``, which the class-incremental segmentors never
+#: call: they compute their losses themselves, with the ignore label 255 of the CISS datasets.
+SEGMENTOR_LOSS_KEYS = ('loss_decode', 'ignore_index', 'sampler', 'threshold')
+
+
+def reject_loss_keys(head: str, kwargs: dict) -> None:
+    """Refuse the :data:`SEGMENTOR_LOSS_KEYS` (and ``num_classes``) a class-incremental head would ignore."""
+    if 'num_classes' in kwargs:
+        raise ConfigError(f'{head}: set classes_per_step (num_classes is their sum)')
+    given = [k for k in SEGMENTOR_LOSS_KEYS if k in kwargs]
+    if given:
+        raise ConfigError(f'{head}: do not set {", ".join(given)}: the incremental segmentor computes the losses '
+                          '(on the segmentor, with the ignore label 255); the head never uses them')
+
+
 @MODELS.register_module()
 class IncrementalASPPHead(ASPPHead):
     """mmseg's DeepLabV3 ``ASPPHead`` with an :class:`IncrementalClassifier` as ``conv_seg``.
 
     Args:
         classes_per_step: output channels of every step so far; ``num_classes`` is their sum.
-        **kwargs: ``ASPPHead`` arguments except ``num_classes``.  ``loss_decode`` is rejected: the
+        **kwargs: ``ASPPHead`` arguments except ``num_classes``.  ``loss_decode``, ``ignore_index``,
+            ``sampler`` and ``threshold`` are rejected: the
             incremental segmentor computes the losses (they need the previous model).
     """
 
     def __init__(self, classes_per_step: Sequence[int], **kwargs) -> None:
-        if 'num_classes' in kwargs or 'loss_decode' in kwargs:
-            raise ConfigError('IncrementalASPPHead: set classes_per_step (not num_classes) and the losses on the '
-                              'segmentor (not loss_decode)')
+        reject_loss_keys('IncrementalASPPHead', kwargs)
         classes_per_step = list(classes_per_step)
         super().__init__(num_classes=sum(classes_per_step), **kwargs)
         self.conv_seg = IncrementalClassifier(self.channels, classes_per_step)

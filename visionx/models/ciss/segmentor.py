@@ -36,7 +36,7 @@ from mmseg.utils import SampleList
 from visionx.registry import MODELS
 from visionx.utils.checkpoint import check_state_dict_matches, load_state_dict_file
 from visionx.utils.errors import ConfigError
-from .heads import mib_init
+from .heads import IncrementalClassifier, mib_init
 
 PREV_PREFIX = 'prev_model.'
 NEW_CLASSIFIER_INITS = ('normal', 'mib')
@@ -98,6 +98,11 @@ class IncrementalEncoderDecoder(EncoderDecoder):
         super().__init__(backbone=backbone, decode_head=decode_head, neck=neck, train_cfg=train_cfg,
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.step, self.classes_per_step = step, classes_per_step
+        if new_classifier_init == 'mib' and not isinstance(getattr(self.decode_head, 'conv_seg', None),
+                                                           IncrementalClassifier):
+            raise ConfigError(f"new_classifier_init='mib' initialises the new 1x1 classifier of an "
+                              f'IncrementalClassifier; {type(self.decode_head).__name__} has none (it '
+                              "initialises its new classes itself): use new_classifier_init='normal'")
         self.new_classifier_init = new_classifier_init
         self.loss_ce = MODELS.build(loss_ce)
         self.loss_kd = MODELS.build(loss_kd) if loss_kd is not None else None

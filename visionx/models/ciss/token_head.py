@@ -25,6 +25,12 @@ _REJECTED = {
     'loss_decode': 'the incremental segmentor computes the losses (they need the previous model)',
     'channels': 'd_model sets the decoder width',
     'dropout_ratio': 'the official decoder has no dropout before the logits (and there is no conv_seg)',
+    'ignore_index': 'the incremental segmentor computes the losses (ignore label 255); the head never uses it',
+    'sampler': 'the incremental segmentor computes the losses; the head never uses it',
+    'threshold': 'the incremental segmentor computes the losses; the head never uses it',
+    'conv_cfg': 'the decoder has no mmcv ConvModule (a plain 1x1 embedding conv, transformer blocks)',
+    'norm_cfg': 'the decoder normalises with LayerNorm, fixed as in the official code',
+    'act_cfg': 'the decoder uses GELU, fixed as in the official code',
 }
 
 
@@ -103,10 +109,10 @@ class TokenMaskTransformerHead(BaseDecodeHead):
         mask_norm_beta_quirk: reproduce the official β initialisation of ``'mean'`` (see above).
         in_index: which backbone output to decode (-1: the last).
         init_cfg: mmengine init config applied by the runner on top of the official init (default none).
-        **kwargs: other ``BaseDecodeHead`` arguments (``align_corners``, ``ignore_index``, ``sampler``,
-            ``input_transform`` None or ``'resize_concat'``; ``conv_cfg`` / ``norm_cfg`` / ``act_cfg`` are
-            accepted but unused).  ``num_classes``, ``out_channels``, ``loss_decode``, ``channels`` and
-            ``dropout_ratio`` are rejected.
+        **kwargs: other ``BaseDecodeHead`` arguments (``align_corners``, ``input_transform`` None or
+            ``'resize_concat'``).  ``num_classes``, ``out_channels``, ``loss_decode``, ``channels``,
+            ``dropout_ratio``, the loss-only ``ignore_index`` / ``sampler`` / ``threshold`` and the unused
+            ``conv_cfg`` / ``norm_cfg`` / ``act_cfg`` are rejected.
 
     Raises:
         ConfigError: an argument above is missing, rejected or out of range.
