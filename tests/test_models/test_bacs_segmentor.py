@@ -354,7 +354,7 @@ def test_prototypes_and_counts_round_trip_through_the_state_dict(tmp_path):
 
 
 # 7. token decoder ---------------------------------------------------------------------------------------------
-def test_token_decoder_variant_builds_at_step1_and_trains(tmp_path):
+def test_token_decoder_variant_at_step1_gives_losses_and_gradients(tmp_path):
     head = Config.fromfile(str(TOKEN_MODEL)).model.decode_head.to_dict()
     assert head['type'] == 'TokenMaskTransformerHead'
     head.update(in_channels=64, d_model=16, num_heads=2, ffn_channels=32, pos_grid=(4, 4))
@@ -399,3 +399,82 @@ def test_mib_init_needs_a_1x1_classifier():
     init_default_scope('visionx')
     with pytest.raises(ConfigError, match="new_classifier_init='mib'.*TokenMaskTransformerHead"):
         MODELS.build(cfg.to_dict())
+
+
+# 7. the step-1 loss values come from the documented terms, wired to the right inputs -----------------------------
+def test_step1_loss_values_from_their_terms(tmp_path, message_hub):
+    """Each step-1 term equals its (hand-verified) loss function applied to what the paper wires into it:
+    the seen map s = max_t sigmoid(head_t) of the updated prototypes into the CE and the KD, the previous
+    model's head features into the KD, the current head on the replay batch against its stored logits (DER,
+    alpha 0.8) and labels (DER++, beta 0.5), and the detector's focal loss on the new head times the decay."""
+    import torch.nn.functional as F
+
+    from visionx.models.losses.ciss.bacs import (bg_aware_cross_entropy, binary_focal_loss, der_label_loss,
+                                                 der_logit_loss, masked_feature_kd)
+    path, _ = saved_step0(tmp_path)
+    model = build([4, 2], prev_checkpoint=path)
+    model.eval()  # no dropout and fixed BN statistics: two passes give the same tensors
+    model.replay = FakeReplay()
+    det = model.detector
+    with torch.no_grad():  # the step-0 head calls every pixel seen (s > 0.5): the KD mask is the background
+        det.heads[0].bias.fill_(5.0)
+        gen = torch.Generator().manual_seed(3)  # as if step 1 had trained a little: the KD has a difference
+        for p in model.decode_head.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=gen))
+    protos, counts = det.prototypes.clone(), det.counts.clone()
+    x, labels = inputs(1), step1_labels()
+    message_hub.update_info('iter', 50)  # epoch 50 * 30 // 100 = 15 of 30: decay 1 - e^-15
+    try:
+        with torch.no_grad():
+            losses = model.loss(x, samples(labels))
+            det.prototypes.copy_(protos)
+            det.counts.copy_(counts)
+            # the terms, from the parts
+            feats = model.backbone(x)
+            raw, head_feats = model.decode_head.forward_with_features(feats)
+            g = det.embed(feats[-1])
+            class_to_task = torch.tensor([-1, 0, 0, 0, 1, 1])  # classes_per_step [4, 2]
+            det.update_prototypes(g, labels, class_to_task)
+            seen = torch.stack([torch.sigmoid(det.seen_logits(g, t, (32, 32))) for t in (0, 1)]).amax(0)[:, 0]
+            logits = F.interpolate(raw, size=(32, 32), mode='bilinear', align_corners=False)
+            ce = bg_aware_cross_entropy(logits, labels, 4, seen=seen, gamma=2.0, threshold=0.5).mean()
+            _, prev_feats = model.prev_model.decode_head.forward_with_features(model.prev_model.backbone(x))
+            kd = 0.25 * masked_feature_kd(head_feats, prev_feats, labels, seen, threshold=0.5).mean()
+            focal = binary_focal_loss(det.seen_logits(g, 1, (32, 32)), labels, gamma=2.0)
+            focal = focal.sum() / (labels != 255).sum()  # the mean over labelled pixels (official ignore_index)
+            replay = model.replay.batch
+            raw_r = model.decode_head(model.backbone(replay['inputs']))
+            der = 0.8 * der_logit_loss(raw_r, replay['logits'][:, :6], replay['num_classes']).mean()
+            logits_r = F.interpolate(raw_r, size=(32, 32), mode='bilinear', align_corners=False)
+            ce_r, w_r = der_label_loss(logits_r, replay['labels'], 4)
+            derpp = 0.5 * (ce_r * w_r).sum() / w_r.sum()
+    finally:
+        message_hub.update_info('iter', 0)
+    torch.testing.assert_close(losses['loss_ce'], ce)
+    torch.testing.assert_close(losses['loss_kd'], kd)
+    torch.testing.assert_close(losses['loss_det'], focal * (1 - math.exp(-15)))
+    torch.testing.assert_close(losses['loss_der'], der)
+    torch.testing.assert_close(losses['loss_derpp'], derpp)
+    assert kd > 0 and der > 0 and derpp > 0  # every term is live on this batch
+    assert seen.min() > 0.5
+    # the seen map matters: with s = 0 the background keeps its bg-vs-fg term, which s > 0.5 drops
+    assert bg_aware_cross_entropy(logits, labels, 4, seen=torch.zeros_like(seen)).mean() > ce
+
+
+def test_step1_short_training_lowers_the_loss(tmp_path):
+    """Ten SGD steps of step 1 on one batch (with replay) lower the summed loss."""
+    path, _ = saved_step0(tmp_path)
+    model = build([4, 2], prev_checkpoint=path)
+    model.train()
+    model.replay = FakeReplay()
+    x, data = inputs(1), samples(step1_labels())
+    optim = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
+    totals = []
+    torch.manual_seed(0)
+    for _ in range(10):
+        loss = sum(model.loss(x, data).values())
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        totals.append(loss.item())
+    assert totals[-1] < 0.85 * totals[0], totals

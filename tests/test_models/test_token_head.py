@@ -82,6 +82,32 @@ def test_mask_norm_over_classes():
     torch.testing.assert_close(head(x), gamma * (s - mean) / torch.sqrt(var + 1e-5) + beta)
 
 
+def test_cosine_masks_by_the_formula():
+    """Without transformer blocks, s[b, k, i, j] = cos(LN(W x[b, :, i, j] + b_W + pos[:, i, j]) P_patch,
+    LN(t_k) P_class) (official TranSeg ``masks``), written out here with einsum and a hand LayerNorm."""
+    head = make_head(num_layers=0)
+    x = feats()[-1]  # in_index -1: (2, 8, 4, 4)
+    w = head.feature_embedding.weight[:, :, 0, 0]
+    emb = torch.einsum('dc,bchw->bhwd', w, x) + head.feature_embedding.bias + head.pos_embed[0].permute(1, 2, 0)
+
+    def layer_norm(v):  # decoder_norm: gamma 1, beta 0 (official init), eps 1e-5
+        return (v - v.mean(-1, keepdim=True)) / torch.sqrt(v.var(-1, unbiased=False, keepdim=True) + 1e-5)
+
+    def cos_maps(p_patch, p_class):
+        patch = layer_norm(emb) @ p_patch  # (B, h, w, d)
+        cls = layer_norm(head.class_tokens[0]) @ p_class  # (K, d)
+        patch = patch / patch.norm(dim=-1, keepdim=True)
+        cls = cls / cls.norm(dim=-1, keepdim=True)
+        return torch.einsum('bhwd,kd->bkhw', patch, cls)
+
+    with torch.no_grad():
+        s = head.class_scores(feats())
+        expected = cos_maps(head.proj_patch, head.proj_classes)
+        swapped = cos_maps(head.proj_classes, head.proj_patch)
+    torch.testing.assert_close(s, expected, atol=1e-5, rtol=1e-5)
+    assert (swapped - s).abs().max() > 0.1  # the two projections are told apart
+
+
 def _set_known(head: TokenMaskTransformerHead) -> torch.Tensor:
     tokens = torch.arange(48, dtype=torch.float32).view(1, 3, 16) / 10
     with torch.no_grad():

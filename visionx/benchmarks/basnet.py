@@ -12,8 +12,10 @@ interleaved (:func:`~visionx.benchmarks.interleave.measure_interleaved`), each w
 * ``auto``: what :class:`~visionx.apis.ObjectCutter` runs with ``precision='auto'`` (fused, channels-last,
   bf16 where :func:`~visionx.utils.precision.resolve_precision` picks it).
 * ``compile-bf16``: ``torch.compile`` of the ``bf16`` variant (static shapes); ``compile`` / ``compile-cl``: of
-  ``fused`` / ``fused-cl`` (fp32).  Nothing outside this benchmark compiles: on the 2-core AVX2 CPU ``compile``
-  measured 1.02x ``eager`` at 256 px, batch 1 (no gain after warm-up), so no ``--compile`` flag was added.
+  ``fused`` / ``fused-cl`` (fp32).  Nothing outside this benchmark compiles: on the 2-core AVX2 CPU (1 thread,
+  256 px) ``compile`` measured 1.02x ``eager`` at batch 1 (``fused`` 0.97x), and ``compile-cl`` 1.32x at
+  batch 8 against ``fused-cl``'s 1.28x (1.03x, within the run-to-run spread), after minutes of compiling; so
+  no ``--compile`` flag was added to the tools.
 
 Default variants: ``eager,fused-cl,bf16`` on CPU, ``eager,fused-cl,bf16,fp16,compile-bf16`` on CUDA; bf16
 variants are left out of the defaults on a CPU without AMX / AVX-512 BF16, where bf16 is emulated and several

@@ -172,3 +172,75 @@ def test_losses_at_step_1_and_per_group_learning_rates(tmp_path):
     assert lrs[id(named['decode_head.head_pre.conv.weight'])] == pytest.approx(1e-4)
     assert lrs[id(named['backbone.layer1.0.conv1.weight'])] == pytest.approx(1e-4)
     assert not any(id(p) in lrs for p in model.prev_model.parameters())  # frozen: not in the optimizer
+
+
+def test_step1_loss_values_pseudo_labels_and_stop_gradient():
+    """Step-1 terms with their paper weights (tri 5, bfd 4, gkd 1, bga 1) on the masks built here by hand;
+    background pixels the previous model scores >= 0.7 for an old class become that class in the BCE target;
+    the BCE reaches neither the old head (old foreground logits and the old background logit are detached)."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    import torch.nn.functional as F
+
+    from visionx.models.losses.ciss.barm import bfd_loss, bga_loss, gkd_loss, multilabel_bce, tri_loss
+
+    model = barm([3, 2])
+    model.train()  # freeze_norm: BN and dropout in eval mode from step 1, so two passes agree
+    with torch.no_grad():  # the previous model calls every pixel old class 2 (sigmoid(20) > 0.7)
+        model.prev_model.decode_head.heads[0].bias.copy_(torch.tensor([-20., -20., 20.]))
+    labels = torch.zeros(2, 32, 32, dtype=torch.long)
+    labels[:, :, 16:] = 3  # new class 3 on the right half
+    labels[0, :8] = 255  # one ignored band
+    samples = [SegDataSample(gt_sem_seg=PixelData(data=lab[None])) for lab in labels]
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(4))
+    losses = model.loss(x, samples)
+
+    # the BCE target by hand: background -> 2, new class and ignore kept
+    target = labels.clone()
+    target[labels == 0] = 2
+    # feature-resolution masks by hand (stride 16: 2 x 2, nearest = pixels 0 and 16): column 0 background,
+    # column 1 new class, row 0 of sample 0 ignored
+    negative = torch.tensor([[[[0., 0.], [1., 0.]]], [[[1., 0.], [1., 0.]]]])
+    positive = torch.tensor([[[[0., 0.], [0., 1.]]], [[[0., 1.], [0., 1.]]]])
+    with torch.no_grad():
+        logits, extra = model.decode_head.forward_all(model.extract_feat(x))
+        _, prev = model.prev_model.decode_head.forward_all(model.prev_model.extract_feat(x))
+        up = F.interpolate(logits, size=(32, 32), mode='bilinear', align_corners=False)
+        residual = extra['heads'][-1][:, :1]
+        torch.testing.assert_close(losses['loss_bce'], multilabel_bce(up, target))
+        torch.testing.assert_close(losses['loss_tri'], 5 * tri_loss(residual, negative))
+        torch.testing.assert_close(losses['loss_bga'], 1 * bga_loss(residual, positive))
+        torch.testing.assert_close(losses['loss_bfd'], 4 * bfd_loss(extra['feats'], prev['feats'], negative))
+        torch.testing.assert_close(losses['loss_gkd'], 1 * gkd_loss(extra['heads'], prev['heads']))
+        assert multilabel_bce(up, labels) != losses['loss_bce']  # the pseudo labels changed the target
+
+    model.zero_grad(set_to_none=True)
+    model.loss(x, samples)['loss_bce'].backward()
+    old, new = model.decode_head.heads[0], model.decode_head.heads[1]
+    assert old.weight.grad is None or not old.weight.grad.any()
+    assert new.weight.grad is not None and new.weight.grad.any()
+
+
+def test_step1_short_training_lowers_the_loss():
+    """Fifteen SGD steps of step 1 on one batch lower the summed BARM loss (the distillation terms start at
+    their floor, the model being the previous one, so the BCE, tri and bga terms carry the decrease)."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    model = barm([3, 2])
+    model.train()
+    labels = torch.zeros(2, 32, 32, dtype=torch.long)
+    labels[:, 8:24, 16:] = 3
+    labels[1, 20:, :10] = 4
+    samples = [SegDataSample(gt_sem_seg=PixelData(data=lab[None])) for lab in labels]
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    optim = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05, momentum=0.9)
+    totals = []
+    for _ in range(15):
+        loss = sum(model.loss(x, samples).values())
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        totals.append(loss.item())
+    assert totals[-1] < 0.85 * totals[0], totals

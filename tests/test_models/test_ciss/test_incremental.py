@@ -155,3 +155,30 @@ def test_unbiased_ce_at_step_0_is_plain_ce():
     s = math.exp(1) + math.exp(2) + math.exp(0.5)
     loss = UnbiasedCrossEntropyLoss()(z, torch.tensor([[[1]]]), num_old_classes=0)
     assert loss.item() == pytest.approx(-(2.0 - math.log(s)), rel=1e-6)
+
+
+def test_step1_mib_loss_values_from_their_terms(step0):
+    """MiB step 1: the CE is the unbiased CE of the upsampled current logits with C_old = 3 (mean over labelled
+    pixels) and the KD is 10 x the unbiased KD against the previous model's logits on the same images."""
+    import torch.nn.functional as F
+
+    from visionx.models.losses.ciss.mib import unbiased_cross_entropy, unbiased_kd
+    _, path = step0
+    model = build([3, 2], prev_checkpoint=path, loss_ce=dict(type='UnbiasedCrossEntropyLoss'),
+                  loss_kd=dict(type='UnbiasedKDLoss', loss_weight=10.0))
+    model.eval()  # no dropout: two passes agree
+    with torch.no_grad():  # as if step 1 had trained: the current and previous logits differ
+        gen = torch.Generator().manual_seed(2)
+        for p in model.decode_head.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=gen))
+    inputs, samples = _batch()
+    samples[0].gt_sem_seg.data[0, :4] = 255  # some ignored pixels
+    labels = torch.stack([s.gt_sem_seg.data[0] for s in samples])
+    with torch.no_grad():
+        losses = model.loss(inputs, samples)
+        up = F.interpolate(model.logits(inputs), size=(32, 32), mode='bilinear', align_corners=False)
+        prev = F.interpolate(model.prev_model.logits(inputs), size=(32, 32), mode='bilinear', align_corners=False)
+    ce = unbiased_cross_entropy(up, labels, 3).sum() / (labels != 255).sum()
+    torch.testing.assert_close(losses['loss_ce'], ce)
+    torch.testing.assert_close(losses['loss_kd'], 10 * unbiased_kd(up, prev).mean())
+    assert losses['loss_kd'] > 0

@@ -104,6 +104,19 @@ def test_training_updates_the_student_only(teacher_ckpt):
     assert any(not torch.equal(v, student_before[k]) for k, v in model.student.state_dict().items())
 
 
+def test_short_training_lowers_the_loss(teacher_ckpt):
+    """Fifteen SGD steps on one batch lower the student's summed loss (task + BPKD edge + body)."""
+    model = _kd(teacher_ckpt)
+    optim = build_optim_wrapper(model, dict(type='OptimWrapper',
+                                            optimizer=dict(type='SGD', lr=0.05, momentum=0.9)))
+    model.train()
+    batch, totals = _batch(), []
+    for _ in range(15):
+        losses = model.train_step(batch, optim)
+        totals.append(float(losses['loss']))
+    assert totals[-1] < 0.85 * totals[0], totals
+
+
 def test_distill_losses_on_resized_teacher_logits(teacher_ckpt):
     model = _kd(teacher_ckpt).eval()
     data = model.data_preprocessor(_batch(), training=True)
