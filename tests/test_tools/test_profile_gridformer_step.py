@@ -52,12 +52,12 @@ def hand_conv_gflop(batch: int, points: int, queries: int, resolution: int) -> f
 def test_small_step_report(tool, tmp_path):
     out = tmp_path / 'r' / 'profile.json'
     argv = ['--batch-size', '1', '--points', '200', '--queries', '64', '--resolution', '8', '--iters', '1',
-            '--out', str(out)]
+            '--sgemm-size', '256', '--out', str(out)]
     assert tool.main(argv) == 0
     report = json.loads(out.read_text())
     assert report['batch'] == 1 and report['resolution'] == 8 and report['step_s'] > 0
     assert report['flops']['convolution']['gflop'] == pytest.approx(hand_conv_gflop(1, 200, 64, 8), rel=1e-9)
-    assert report['flops']['matmul']['gflop'] > 0 and report['sgemm_gflops'] > 0
+    assert report['flops']['matmul']['gflop'] > 0 and report['sgemm_gflops'] > 0 and report['sgemm_size'] == 256
     prof = report['profile']
     assert sum(prof[g]['self_s'] for g in tool.GROUPS) == pytest.approx(prof['total_self_s'])
     assert sum(prof[g]['share'] for g in tool.GROUPS) == pytest.approx(1.0)

@@ -14,8 +14,8 @@ untimed warm-up step (forward, backward, Adam) and then:
 * ``flops``: one step under ``torch.utils.flop_counter.FlopCounterMode`` (with a groups-aware count of the
   convolution backward, :func:`grouped_conv_backward_flop`): GFLOP of convolutions (forward + backward) and
   matrix products, and the rate each group ran at (GFLOP / its profiled self time);
-* ``sgemm_gflops``: the best of 5 products of two 2048 x 2048 fp32 matrices on the same threads, a
-  practical ceiling for the convolutions' rate on this machine.
+* ``sgemm_gflops``: the best of 5 products of two ``--sgemm-size`` (2048) square fp32 matrices on the same
+  threads, a practical ceiling for the convolutions' rate on this machine.
 
 The table in ``configs/gridformer/README.md`` (issue 12, item 3) comes from this tool.
 """
@@ -68,6 +68,7 @@ def parse_args(argv=None):
     p.add_argument('--queries', type=int, default=2048)
     p.add_argument('--resolution', type=int, default=64, help='plane resolution R (paper 64)')
     p.add_argument('--iters', type=int, default=3, help='timed steps (median)')
+    p.add_argument('--sgemm-size', type=int, default=2048, help='side of the SGEMM ceiling measurement')
     p.add_argument('--out', help='write the report as JSON (atomically)')
     return p.parse_args(argv)
 
@@ -79,8 +80,8 @@ def profile_step(args) -> dict:
 
     from visionx.registry import MODELS
     from visionx.utils import ConfigError
-    if min(args.threads, args.batch_size, args.points, args.queries, args.iters) < 1:
-        raise ConfigError('--threads, --batch-size, --points, --queries and --iters must be >= 1')
+    if min(args.threads, args.batch_size, args.points, args.queries, args.iters, args.sgemm_size) < 1:
+        raise ConfigError('--threads, --batch-size, --points, --queries, --iters and --sgemm-size must be >= 1')
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = MODELS.build(dict(type='GridFormer', encoder=dict(resolution=args.resolution), decoder=dict()))
@@ -118,7 +119,8 @@ def profile_step(args) -> dict:
         group = op_group(str(op))
         if group in flops:
             flops[group] += n
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    n = args.sgemm_size
+    a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
     best = float('inf')
     for _ in range(5):
@@ -132,7 +134,7 @@ def profile_step(args) -> dict:
                                               for g, v in self_us.items()}),
         flops={g: dict(gflop=n / 1e9, gflops_per_s=n / 1e9 / (self_us[g] / 1e6) if self_us[g] else None)
                for g, n in flops.items()},
-        sgemm_gflops=2 * 2048 ** 3 / best / 1e9)
+        sgemm_size=n, sgemm_gflops=2 * n ** 3 / best / 1e9)
 
 
 def main(argv=None) -> int:
@@ -148,7 +150,7 @@ def main(argv=None) -> int:
         extra = (f"  {rate['gflop']:.1f} GFLOP at {rate['gflops_per_s']:.1f} GFLOP/s"
                  if rate.get('gflops_per_s') else '')
         print(f"  {g:15s} {p[g]['self_s']:7.3f} s  {100 * p[g]['share']:5.1f} %{extra}")
-    print(f"SGEMM 2048^3 on the same threads: {report['sgemm_gflops']:.1f} GFLOP/s")
+    print(f"SGEMM {report['sgemm_size']}^3 on the same threads: {report['sgemm_gflops']:.1f} GFLOP/s")
     if args.out:
         from visionx.utils import atomic_write_json
         atomic_write_json(args.out, report)
