@@ -200,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     inputs = unit[rng.integers(0, len(unit), args.num_points)] if len(unit) != args.num_points else unit
     x = torch.as_tensor(inputs, dtype=torch.float32, device=device)[None]
     overrides = {} if args.resolution is None else dict(resolution=args.resolution)
+    if overrides and model.mesh_settings()[0] != 'sparse_mc':
+        raise ConfigError(f"--resolution sets the sparse marching cubes' grid, but the checkpoint's config meshes "
+                          f"with {model.mesh_settings()[0]!r}; set its options with --config instead")
     from visionx.utils.precision import autocast
     with torch.inference_mode(), autocast(args.precision, device), _query_progress(model) as bar:
         vertices, faces = model.extract_mesh(model.encode(x), x[0], **overrides)

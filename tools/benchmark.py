@@ -20,6 +20,7 @@ Prints a table, the ratios, then the rows as JSON (also written to ``--out`` whe
 ``machine`` entry: CPU, threads, load averages before and after).
 """
 import argparse
+import copy
 import os
 import sys
 
@@ -36,8 +37,8 @@ def parse_args(argv=None):
     parser.add_argument('--checkpoint', help='load these weights first (must match the model)')
     parser.add_argument('--mode', choices=['train', 'infer'], default='infer')
     parser.add_argument('--batch-size', type=int, help='override the dataloader batch size')
-    parser.add_argument('--iters', type=int, default=10, help='timed iterations')
-    parser.add_argument('--warmup', type=int, default=2, help='untimed warm-up iterations')
+    parser.add_argument('--iters', type=int, help='timed iterations (CONFIG: 10; cases: see each case)')
+    parser.add_argument('--warmup', type=int, help='untimed warm-up iterations (CONFIG: 2; cases: see each case)')
     parser.add_argument('--device', default=None, help='cpu or cuda (default: cuda when available)')
     parser.add_argument('--threads', type=int, help='torch CPU threads')
     parser.add_argument('--case', action='append', help='run a registered benchmark case')
@@ -62,7 +63,7 @@ def parse_args(argv=None):
     case.add_argument('--losses', type=_str_list, help='TopoMortar loss names, comma list')
     args = parser.parse_args(argv)
     for name in ('iters', 'warmup'):
-        if getattr(args, name) < (1 if name == 'iters' else 0):
+        if getattr(args, name) is not None and getattr(args, name) < (1 if name == 'iters' else 0):
             parser.error(f'--{name} must be >= {1 if name == "iters" else 0}')
     return args
 
@@ -141,6 +142,7 @@ def _config_precisions(args, model, batch, name, batch_size, device, params):
     import torch
 
     from visionx.benchmarks.interleave import measure_interleaved
+    from visionx.utils import ConfigError
     from visionx.utils.precision import resolve_precision, wrap_test_step
     if args.variants[0] != 'fp32':
         raise ConfigError('--variants in CONFIG mode: the first must be fp32 (the baseline)')
@@ -182,7 +184,10 @@ def main(argv=None) -> int:
     print('machine:', ', '.join(f'{k}={v}' for k, v in before.items()), flush=True)
     results = []
     if args.config:
-        results += benchmark_config(args, device)
+        config_args = copy.copy(args)  # CONFIG mode's own defaults; the cases keep theirs (None = case default)
+        config_args.iters = 10 if args.iters is None else args.iters
+        config_args.warmup = 2 if args.warmup is None else args.warmup
+        results += benchmark_config(config_args, device)
     if args.case:
         cases = load_cases()
         for name in args.case:

@@ -32,6 +32,24 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def apply_amp(cfg) -> None:
+    """Switch the config's optimizer wrapper(s) to ``AmpOptimWrapper`` (dynamic loss scale): the single
+    wrapper, or each sub-network's wrapper of a per-network config (``constructor`` + one entry per network,
+    e.g. TraCoCo's ``net1`` / ``net2``, or an ``OptimWrapperDict``)."""
+    wrapper = cfg.optim_wrapper
+    per_network = 'constructor' in wrapper and 'optimizer' not in wrapper  # e.g. TraCoCo's net1 / net2
+    if not per_network and wrapper.get('type', 'OptimWrapper') in ('OptimWrapper', 'AmpOptimWrapper',
+                                                                    'AutoAmpOptimWrapper'):
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.setdefault('loss_scale', 'dynamic')
+    else:  # e.g. an OptimWrapperDict of a multi-network method: mark each wrapper
+        for name, sub in wrapper.items():
+            if name != 'constructor' and isinstance(sub, dict) and \
+                    sub.get('type', 'OptimWrapper') in ('OptimWrapper', 'AutoAmpOptimWrapper'):
+                sub.type = 'AmpOptimWrapper'
+                sub.setdefault('loss_scale', 'dynamic')
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
@@ -43,15 +61,7 @@ def main(argv=None) -> int:
     if args.amp:
         if not torch.cuda.is_available():
             raise ConfigError('--amp needs a CUDA GPU (mixed precision is not used for CPU training)')
-        wrapper = cfg.optim_wrapper
-        if wrapper.get('type', 'OptimWrapper') in ('OptimWrapper', 'AmpOptimWrapper', 'AutoAmpOptimWrapper'):
-            wrapper.type = 'AmpOptimWrapper'
-            wrapper.setdefault('loss_scale', 'dynamic')
-        else:  # e.g. an OptimWrapperDict of a multi-network method: mark each wrapper
-            for name, sub in wrapper.items():
-                if isinstance(sub, dict) and sub.get('type', 'OptimWrapper') in ('OptimWrapper', 'AutoAmpOptimWrapper'):
-                    sub.type = 'AmpOptimWrapper'
-                    sub.setdefault('loss_scale', 'dynamic')
+        apply_amp(cfg)
 
     if args.auto_scale_lr:
         if 'base_batch_size' not in (cfg.get('auto_scale_lr') or {}):

@@ -29,3 +29,32 @@ def test_benchmark_tool_parses_size_lists():
         tool.parse_args(['--case', 'x', '--sizes', '256,a'])
     with pytest.raises(SystemExit):
         tool.parse_args(['--case', 'x', '--batches', '0'])
+
+
+def _tool():
+    import importlib.util
+
+    from tests.conftest import REPO_ROOT
+    spec = importlib.util.spec_from_file_location('vx_bench_tool_defaults', REPO_ROOT / 'tools' / 'benchmark.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_cases_keep_their_own_round_defaults():
+    """Without --iters / --warmup the cases get None and use their documented defaults (e.g. 2 meshing
+    rounds at 256^3, not CONFIG mode's 10 + 2)."""
+    tool = _tool()
+    args = tool.parse_args(['--case', 'gridformer_meshing'])
+    assert args.iters is None and args.warmup is None
+    args = tool.parse_args(['--case', 'gridformer_meshing', '--iters', '4', '--warmup', '0'])
+    assert (args.iters, args.warmup) == (4, 0)
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--case', 'x', '--iters', '0'])
+
+
+def test_config_mode_precisions_need_fp32_first():
+    tool = _tool()
+    args = SimpleNamespace(variants=['bf16', 'fp32'])
+    with pytest.raises(ConfigError, match='the first must be fp32'):
+        tool._config_precisions(args, None, None, 'x', 1, 'cpu', 0)

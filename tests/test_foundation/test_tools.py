@@ -150,3 +150,34 @@ def test_test_tool_hands_precision_to_loops_that_run_the_model_themselves():
     assert tool.hand_precision_to_loop(cfg, 'bf16') and cfg.test_cfg.precision == 'bf16'
     cfg = Config(dict(test_cfg=dict(type='TestLoop')))
     assert not tool.hand_precision_to_loop(cfg, 'bf16') and 'precision' not in cfg.test_cfg
+
+
+def test_amp_marks_each_network_of_a_per_network_optimizer():
+    """--amp on TraCoCo's per-network optimizer (constructor + net1 / net2) marks net1 and net2, which the
+    co-training constructor accepts; a single-network config gets the top-level wrapper."""
+    import importlib.util
+
+    from mmengine.config import Config
+
+    from visionx.engine.optimizers.co_training import CoTrainingOptimWrapperConstructor
+    spec = importlib.util.spec_from_file_location('vx_train_tool_amp', REPO_ROOT / 'tools' / 'train.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs/tracoco/tracoco_vnet-tiny_1xb4-150it_demo-4lab-32x32x32.py'))
+    tool.apply_amp(cfg)
+    wrapper = cfg.optim_wrapper.to_dict()
+    assert 'type' not in wrapper and 'loss_scale' not in wrapper
+    for net in ('net1', 'net2'):
+        assert wrapper[net]['type'] == 'AmpOptimWrapper' and wrapper[net]['loss_scale'] == 'dynamic'
+    CoTrainingOptimWrapperConstructor({k: v for k, v in wrapper.items() if k != 'constructor'})
+    cfg = Config.fromfile(str(TINY_CFG))
+    tool.apply_amp(cfg)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.optim_wrapper.loss_scale == 'dynamic'
+
+
+def test_co_training_constructor_refuses_non_config_entries():
+    import pytest
+
+    from visionx.engine.optimizers.co_training import CoTrainingOptimWrapperConstructor
+    with pytest.raises(ValueError, match="'type': 'AmpOptimWrapper'"):
+        CoTrainingOptimWrapperConstructor(dict(net1=dict(optimizer=dict(type='SGD', lr=0.1)), type='AmpOptimWrapper'))

@@ -57,7 +57,8 @@ def bpkd_train_step(args) -> list[BenchResult]:
     device = torch.device(getattr(args, 'device', None) or ('cuda' if torch.cuda.is_available() else 'cpu'))
     batch = int(getattr(args, 'batch_size', None) or cfg.train_dataloader.batch_size)
     size = tuple(cfg.model.student.data_preprocessor.get('size') or cfg.crop_size)
-    iters, warmup = int(getattr(args, 'iters', 3) or 3), int(getattr(args, 'warmup', 1) or 1)
+    iters, warmup = getattr(args, 'iters', None), getattr(args, 'warmup', None)
+    iters, warmup = (3 if iters is None else int(iters)), (1 if warmup is None else int(warmup))
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):

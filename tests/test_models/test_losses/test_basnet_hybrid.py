@@ -34,7 +34,21 @@ def test_hybrid_golden_half_prediction():
     loss = basnet_hybrid_loss(logits, target)
     bce = math.log(2)
     iou = 1 - 0.5 * 961 / (0.5 * 961 + 961 - 0.5 * 961)
-    ssim = 1 - ssim_map(torch.full((1, 1, 31, 31), .5), torch.ones(1, 1, 31, 31)).mean().item()
+    # SSIM in closed form: x = 0.5, y = 1 under an 11x11 Gaussian window (sigma 1.5, normalised over its
+    # 11 taps) with zero padding.  At a pixel whose window keeps the weight S = s(i) s(j) inside the image:
+    # mu_x = S/2, mu_y = S, sigma_x = S(1-S)/4, sigma_y = S(1-S), sigma_xy = S(1-S)/2, so
+    # SSIM = (S^2 + C1)(S(1-S) + C2) / ((1.25 S^2 + C1)(1.25 S(1-S) + C2)), C1 = 0.01^2, C2 = 0.03^2.
+    taps = [math.exp(-k * k / (2 * 1.5 ** 2)) for k in range(-5, 6)]
+    taps = [t / sum(taps) for t in taps]
+    inside = [sum(t for k, t in zip(range(-5, 6), taps) if 0 <= i + k < 31) for i in range(31)]
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    ssim_sum = 0.0
+    for si in inside:
+        for sj in inside:
+            w = si * sj
+            ssim_sum += (w * w + c1) * (w * (1 - w) + c2) / ((1.25 * w * w + c1) * (1.25 * w * (1 - w) + c2))
+    ssim = 1 - ssim_sum / 961
+    assert ssim == pytest.approx(0.27898, abs=1e-5)  # the border pixels (520 of 961) carry most of it
     assert loss.shape == (1,)
     assert loss.item() == pytest.approx(bce + ssim + iou, rel=1e-4)
 

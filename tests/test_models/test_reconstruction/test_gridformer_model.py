@@ -123,3 +123,38 @@ def test_predict_probabilities_of_a_hand_built_decoder():
     l1 = q[0].double().abs().sum(1).numpy()
     expected = 1 / (1 + np.exp(-k * (0.4 - l1)))
     np.testing.assert_allclose(np.asarray(out[0]['occ_prob_iou'], np.float64), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('mesh, match', [
+    (dict(method='mise', resolution=64), r"method 'mise' does not take \['resolution'\]"),
+    (dict(method='sparse_mc', resolution0=16), r"method 'sparse_mc' does not take \['resolution0'\]"),
+    (dict(method='dual_contouring'), "must be 'sparse_mc' or 'mise'"),
+])
+def test_mesh_options_are_checked_against_the_method_when_built(mesh, match):
+    from visionx.utils import ConfigError
+    with pytest.raises(ConfigError, match=match):
+        MODELS.build(dict(type='GridFormer', encoder=dict(resolution=8, c_dim=8, hidden_dim=4),
+                          decoder=dict(in_channels=(32, 16, 8), hidden_size=8), test_cfg=dict(mesh=mesh)))
+
+
+def test_mise_config_meshes_and_overrides_are_checked():
+    """A mise config (its own options only) extracts a mesh through the model's test path; an override
+    that belongs to the other method is refused before any work."""
+    from visionx.utils import ConfigError
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type='GridFormer', encoder=dict(resolution=8, c_dim=8, hidden_dim=4),
+                              decoder=dict(in_channels=(32, 16, 8), hidden_size=8),
+                              test_cfg=dict(mesh=dict(method='mise', resolution0=8, upsampling_steps=1,
+                                                      threshold=0.5)))).eval()
+    with torch.no_grad():  # the decoder's output bias alone: occupied everywhere in the box
+        for p in model.decoder.parameters():
+            p.zero_()
+        model.decoder.fc_out.bias.fill_(5.0)
+    x = torch.rand(1, 50, 3) - 0.5
+    assert model.mesh_settings() == ('mise', dict(resolution0=8, upsampling_steps=1, threshold=0.5))
+    verts, faces = model.extract_mesh(model.encode(x), x[0])
+    # the surface is the box's boundary: mise's box is 1 + padding = 1.1 wide (the model's default box_size)
+    assert len(faces) > 0 and faces.shape[1] == 3
+    assert np.abs(verts).max() == pytest.approx(0.55, abs=0.55 / 8)
+    with pytest.raises(ConfigError, match='does not take'):
+        model.extract_mesh(model.encode(x), x[0], resolution=32)

@@ -31,6 +31,10 @@ class CoTrainingOptimWrapperConstructor:
                              f'{optim_wrapper_cfg!r}')
         if paramwise_cfg is not None:
             raise ValueError('give paramwise_cfg inside each sub-module entry, not at the top level')
+        bad = {k: v for k, v in optim_wrapper_cfg.items() if not isinstance(v, dict)}
+        if bad:
+            raise ValueError(f'optim_wrapper entries must be optimizer-wrapper configs of sub-modules; {bad} are not '
+                             '(a wrapper type goes inside each entry: net1=dict(type=..., optimizer=...))')
         self.cfgs = copy.deepcopy(dict(optim_wrapper_cfg))
 
     def __call__(self, model: nn.Module) -> OptimWrapperDict:

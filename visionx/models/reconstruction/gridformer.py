@@ -101,6 +101,7 @@ class GridFormer(BaseModel):
         self.loss_fn = MODELS.build(loss)
         self.test_cfg = dict(points_batch_size=100000, mesh=dict(method='sparse_mc'))
         self.test_cfg.update(test_cfg or {})
+        self.mesh_settings()  # refuse a mesh method / option mix now, not at the first mesh of a test run
 
     @staticmethod
     def check_inputs(inputs: torch.Tensor) -> None:
@@ -169,9 +170,7 @@ class GridFormer(BaseModel):
     def extract_mesh(self, features: list[dict[str, torch.Tensor]], input_points: torch.Tensor,
                      **overrides) -> tuple[np.ndarray, np.ndarray]:
         """Mesh (vertices (V, 3), faces (F, 3)) of one encoded shape (features with batch size 1)."""
-        cfg = dict(self.test_cfg['mesh'])
-        cfg.update(overrides)
-        method = cfg.pop('method', 'sparse_mc')
+        method, cfg = self.mesh_settings(overrides)
         device = input_points.device
         chunk = int(self.test_cfg['points_batch_size'])
 
@@ -182,7 +181,31 @@ class GridFormer(BaseModel):
 
         if method == 'sparse_mc':
             return sparse_marching_cubes(occupancy, input_points.detach().cpu().numpy(), **cfg)
-        if method == 'mise':
-            cfg.setdefault('box_size', 1 + self.encoder.padding)
-            return mise(occupancy, **cfg)
-        raise ValueError(f"test_cfg.mesh.method must be 'sparse_mc' or 'mise', got {method!r}")
+        cfg.setdefault('box_size', 1 + self.encoder.padding)
+        return mise(occupancy, **cfg)
+
+    def mesh_settings(self, overrides: dict | None = None) -> tuple[str, dict]:
+        """``(method, keyword arguments)`` of ``test_cfg.mesh`` updated with ``overrides``.
+
+        Raises:
+            ConfigError: an unknown method, or an option the method does not take (e.g. ``resolution``, an
+                option of ``sparse_mc``, with ``method='mise'``, which takes ``resolution0``).
+        """
+        import inspect
+
+        from visionx.utils import ConfigError
+        cfg = dict(self.test_cfg['mesh'])
+        cfg.update(overrides or {})
+        method = cfg.pop('method', 'sparse_mc')
+        functions = dict(sparse_mc=sparse_marching_cubes, mise=mise)
+        if method not in functions:
+            raise ConfigError(f"test_cfg.mesh.method must be 'sparse_mc' or 'mise', got {method!r}")
+        params = list(inspect.signature(functions[method]).parameters)[1:]  # after the occupancy function
+        if method == 'sparse_mc':
+            params = params[1:]  # input_points come from the batch
+        unknown = sorted(set(cfg) - set(params))
+        if unknown:
+            raise ConfigError(f'test_cfg.mesh: method {method!r} does not take {unknown}; it takes {params} '
+                              "(e.g. mise's first resolution is resolution0; drop sparse_mc's keys with "
+                              "mesh=dict(_delete_=True, method='mise', ...))")
+        return method, cfg
