@@ -49,8 +49,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('paths', nargs='+', metavar='[CONFIG] CHECKPOINT INPUT OUTPUT',
                    help='checkpoint written by tools/train.py, input volume (.nii / .nii.gz), output mask '
                         '(.nii / .nii.gz); a leading config file is the same as --config')
-    p.add_argument('--net', choices=('net1', 'net2', 'mean'), default='net1',
-                   help='network to use, or the mean of both networks\' probabilities')
+    p.add_argument('--net', choices=('net1', 'net2', 'mean'), default=None,
+                   help='network to use, or the mean of both networks\' probabilities (default: the config\'s '
+                        'model.test_cfg.output, else net1)')
     p.add_argument('--overlap', type=float, default=None,
                    help='window overlap in [0, 1): strides = round(patch x (1 - overlap)), at least 1 voxel '
                         '(default: the config\'s strides, e.g. (18, 18, 4) of a 112x112x80 patch for LA)')
@@ -58,8 +59,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help='sliding windows per forward pass (default: 4 on GPU, 1 on CPU, where batching '
                         'windows measured slower; see configs/tracoco/README.md)')
     p.add_argument('--post-min-size', type=int, default=None,
-                   help='remove 26-connected components smaller than this many voxels (official: 8000)')
-    p.add_argument('--keep-largest', action='store_true', help='keep only the largest component')
+                   help='remove 26-connected components smaller than this many voxels (official: 8000; '
+                        'default: the config\'s model.test_cfg.post_min_size)')
+    p.add_argument('--keep-largest', action='store_true', default=None,
+                   help='keep only the largest component (default: the config\'s model.test_cfg.keep_largest)')
     add_runtime_args(p)
     args = p.parse_args(argv)
     if len(args.paths) not in (3, 4):
@@ -87,6 +90,9 @@ def check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f'--batch-windows must be >= 1, got {args.batch_windows}')
     if args.post_min_size is not None and args.post_min_size < 1:
         raise ConfigError(f'--post-min-size must be >= 1, got {args.post_min_size}')
+    if args.post_min_size is not None and args.keep_largest:
+        raise ConfigError('--post-min-size and --keep-largest: keeping the largest component ignores the size; '
+                          'give one of them')
 
 
 def load_nifti_volume(path: str | Path) -> tuple[np.ndarray, object]:
@@ -172,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def update_cfg(cfg) -> None:
         test_cfg = cfg.model.setdefault('test_cfg', {})
-        test_cfg.update(eval_nets=(), output=args.net, batch_size=batch_windows,
-                        post_min_size=args.post_min_size, keep_largest=args.keep_largest)
+        test_cfg.update(eval_nets=(), batch_size=batch_windows)
+        given = dict(output=args.net, post_min_size=args.post_min_size, keep_largest=args.keep_largest)
+        test_cfg.update({k: v for k, v in given.items() if v is not None})  # the config's values otherwise
         if args.overlap is not None:
             if 'patch_size' not in test_cfg:
                 raise ConfigError('--overlap needs model.test_cfg.patch_size in the config')
@@ -181,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
 
     model, _ = init_model(args.checkpoint, args.config, ('TraCoCo',), 'volume segmentation', device, update_cfg)
     patch, strides = tuple(model.test_cfg['patch_size']), tuple(model.test_cfg['strides'])
-    nets = ['net1', 'net2'] if args.net == 'mean' else [args.net]
+    output = model.test_cfg['output']
+    nets = ['net1', 'net2'] if output == 'mean' else [output]
     windows = count_windows(volume.shape, patch, strides)
     print(f'{args.input}: {volume.shape} voxels, patch {patch}, strides {strides}: {windows} windows x '
           f'{len(nets)} network(s), {batch_windows} per pass')

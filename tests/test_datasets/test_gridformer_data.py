@@ -87,6 +87,10 @@ def test_boundary_filter_online_and_precomputed():
     assert np.array_equal(res['points'], pts[:5])
     with pytest.raises(ValueError, match='boundary'):
         BoundaryPointsFilter(online=False)(dict(points=pts, points_occ=occ))
+    # radius / k would do nothing offline (the files fix the band): refused, and checked online
+    for bad in (dict(radius=0.05, online=False), dict(k=10, online=False), dict(radius=0.0), dict(k=0)):
+        with pytest.raises(ValueError, match='radius'):
+            BoundaryPointsFilter(**bad)
     res = SubsamplePoints(64)(dict(points=pts[:5], points_occ=occ[:5]))  # with replacement
     assert res['points'].shape == (64, 3)
 

@@ -5,7 +5,7 @@ _base_ = ['./shapenet_occupancy_3k.py']
 train_pipeline = [
     dict(type='SubsamplePointcloud', num_points=3000),
     dict(type='PointcloudNoise', stddev=0.005),
-    dict(type='BoundaryPointsFilter', radius=0.08, k=100, online=False),
+    dict(type='BoundaryPointsFilter', online=False),  # the 0.08 band of boundary_dir='boundary0.08'
     dict(type='SubsamplePoints', num_points=2048),
     dict(type='PackOccupancyInputs'),
 ]

@@ -4,7 +4,7 @@ _base_ = ['./synthetic_rooms_10k.py']
 train_pipeline = [
     dict(type='SubsamplePointcloud', num_points=10000),
     dict(type='PointcloudNoise', stddev=0.005),
-    dict(type='BoundaryPointsFilter', radius=0.08, k=100, online=False),
+    dict(type='BoundaryPointsFilter', online=False),  # the 0.08 band of boundary_dir='boundary0.08'
     dict(type='SubsamplePoints', num_points=2048),
     dict(type='PackOccupancyInputs'),
 ]

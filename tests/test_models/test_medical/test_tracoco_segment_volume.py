@@ -121,6 +121,32 @@ def test_segment_nifti_roundtrip(threshold_ckpt, tmp_path):
     assert dice > 0.9, f'Dice {dice:.3f} against the known ball'
 
 
+def test_segment_keeps_the_configs_test_options_unless_flags_are_given(threshold_ckpt, tmp_path):
+    """A config saying output='mean' segments with the mean without --net (the flag only overrides);
+    --net net1 still overrides it."""
+    cfg_path, ckpt = threshold_ckpt
+    mean_cfg = tmp_path / 'mean.py'
+    mean_cfg.write_text(f"_base_ = ['{cfg_path}']\nmodel = dict(test_cfg=dict(output='mean'))\n")
+    vol = np.random.default_rng(1).random((12, 10, 9)).astype(np.float32)
+    nib.save(nib.Nifti1Image(vol, np.eye(4)), str(tmp_path / 'in.nii.gz'))
+    x = (vol.astype(np.float64) - vol.min()) / (vol.max() - vol.min())
+    p = {n: _sigmoid(k * (x - t)) for n, (k, t) in NET_PARAMS.items()}
+    for flags, expected in (([], (p['net1'] + p['net2']) / 2 > 0.5), (['--net', 'net1'], p['net1'] > 0.5)):
+        out = tmp_path / f'out{len(flags)}.nii.gz'
+        segment_volume.main([str(mean_cfg), str(ckpt), str(tmp_path / 'in.nii.gz'), str(out), '--device', 'cpu',
+                             *flags])
+        np.testing.assert_array_equal(np.asarray(nib.load(str(out)).dataobj), expected.astype(np.uint8))
+    assert ((p['net1'] > 0.5) != ((p['net1'] + p['net2']) / 2 > 0.5)).any()  # the two cases differ
+
+
+def test_post_min_size_with_keep_largest_is_refused(threshold_ckpt, tmp_path):
+    from visionx.utils import ConfigError
+    cfg_path, ckpt = threshold_ckpt
+    with pytest.raises(ConfigError, match='--post-min-size and --keep-largest'):
+        segment_volume.main([str(cfg_path), str(ckpt), str(tmp_path / 'in.nii'), str(tmp_path / 'o.nii'),
+                             '--post-min-size', '10', '--keep-largest'])
+
+
 def test_segment_rejects_bad_inputs(tiny_ckpt, tmp_path):
     cfg_path, ckpt = tiny_ckpt
     nib.save(nib.Nifti1Image(np.zeros((8, 8), np.float32), np.eye(4)), str(tmp_path / 'flat.nii'))

@@ -72,10 +72,21 @@ class BoundaryPointsFilter(BaseTransform):
     ``online`` is true, the flags are computed on the fly from the query points (radius / k as the offline
     script) - slower, for data without a precomputed file.
 
+    ``radius`` (default 0.08) and ``k`` (default 100) apply only online; with ``online=False`` the band is the
+    one the precomputed files were written with (the dataset's ``boundary_dir``, e.g. ``boundary0.08``) and
+    setting them is an error.
+
     Required keys: points, points_occ (points_contrastive).  Modified keys: points, points_occ.
     """
 
-    def __init__(self, radius: float = 0.08, k: int = 100, online: bool = True) -> None:
+    def __init__(self, radius: float | None = None, k: int | None = None, online: bool = True) -> None:
+        if not online and (radius is not None or k is not None):
+            raise ValueError('BoundaryPointsFilter: radius / k only apply with online=True; offline, the band is '
+                             "the one of the precomputed files (the dataset's boundary_dir)")
+        radius = 0.08 if radius is None else float(radius)
+        k = 100 if k is None else int(k)
+        if radius <= 0 or k < 1:
+            raise ValueError(f'BoundaryPointsFilter: need radius > 0 and k >= 1, got radius={radius}, k={k}')
         self.radius, self.k, self.online = radius, k, online
 
     def transform(self, results: dict) -> dict:

@@ -118,6 +118,9 @@ class TraCoCo(BaseModel):
         self.test_cfg.update(test_cfg or {})
         if self.test_cfg['output'] not in (*NETS, 'mean'):
             raise ValueError(f"test_cfg.output must be 'net1', 'net2' or 'mean', got {self.test_cfg['output']!r}")
+        unknown = [n for n in self.test_cfg['eval_nets'] if n not in NETS]
+        if unknown:
+            raise ValueError(f'test_cfg.eval_nets: unknown networks {unknown}; choose among {list(NETS)}')
         # Iterations seen, for the ramp-up; a buffer so that it is saved in checkpoints and resumed.
         self.register_buffer('iter_count', torch.zeros((), dtype=torch.long))
 
