@@ -120,6 +120,27 @@ def test_load_weights_rejects_other_models(tmp_path, basnet):
         load_basnet_weights(basnet, tmp_path / 'nope.pth')
 
 
+@pytest.mark.parametrize('override, ok', [
+    (dict(), True),  # the shipped config: ImageNet statistics on the 0..255 scale, BGR -> RGB
+    (dict(mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0]), False),
+    (dict(bgr_to_rgb=False), False),
+])
+def test_checkpoint_trained_with_other_normalisation_is_refused(tmp_path, basnet, override, ok):
+    """ObjectCutter normalises as the official test (RGB, x / max, ImageNet statistics): a config whose data
+    preprocessor says otherwise is refused instead of being fed wrongly normalised images."""
+    from visionx.utils import ConfigError
+    cfg_path = tmp_path / 'cfg.py'
+    cfg_path.write_text(f"_base_ = ['{REPO / 'configs/basnet/basnet_r34_1xb4-200it_synth-duts-48.py'}']\n"
+                        f'model = dict(data_preprocessor=dict({", ".join(f"{k}={v!r}" for k, v in override.items())}))\n')
+    ckpt = tmp_path / 'w.pth'
+    torch.save({'state_dict': basnet.state_dict()}, ckpt)
+    if ok:
+        assert ObjectCutter(checkpoint=ckpt, config=cfg_path, input_size=32).predict([np.zeros((8, 8, 3), np.uint8)])
+    else:
+        with pytest.raises(ConfigError, match='data_preprocessor mean='):
+            ObjectCutter(checkpoint=ckpt, config=cfg_path, input_size=32)
+
+
 def _script():
     spec = importlib.util.spec_from_file_location('object_cut_script', REPO / 'demo/object_cut.py')
     mod = importlib.util.module_from_spec(spec)

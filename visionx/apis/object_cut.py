@@ -36,6 +36,23 @@ IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
+def _check_normalisation(preprocessor: dict | None, source: str) -> None:
+    """Refuse a model trained with other input statistics than the ones :class:`ObjectCutter` applies
+    (RGB, ``x / max``, ImageNet mean / std: the official ``ToTensorLab``; mmseg configs give them on the
+    0..255 scale with ``bgr_to_rgb=True``)."""
+    from visionx.utils import ConfigError
+    if not preprocessor:
+        return
+    mean, std = preprocessor.get('mean'), preprocessor.get('std')
+    ok = (mean is not None and std is not None and preprocessor.get('bgr_to_rgb', False)
+          and np.allclose(np.asarray(mean, np.float64) / 255, IMAGENET_MEAN, atol=1e-4)
+          and np.allclose(np.asarray(std, np.float64) / 255, IMAGENET_STD, atol=1e-4))
+    if not ok:
+        raise ConfigError(f'{source}: the model was trained with data_preprocessor mean={mean}, std={std}, '
+                          f"bgr_to_rgb={preprocessor.get('bgr_to_rgb', False)}, but object cut feeds RGB images "
+                          'normalised as the official BASNet test (x / max, ImageNet mean / std)')
+
+
 def _to_uint8(arr: np.ndarray) -> np.ndarray:
     if arr.dtype == np.uint8:
         return arr
@@ -314,6 +331,7 @@ class ObjectCutter:
         kwargs: dict = dict(encoder=dict(type='BASNetEncoder'))
         if cfg is not None:
             check_model_type(cfg, ('BASNet',), 'object cut', source)
+            _check_normalisation(cfg.model.get('data_preprocessor'), source)
             # the architecture's arguments; the data preprocessor (training-time batching) and the
             # initialisation are not needed: ObjectCutter normalises images itself, the weights are loaded
             kwargs.update({k: v for k, v in cfg.model.items() if k not in ('type', 'data_preprocessor', 'init_cfg')})
