@@ -86,6 +86,11 @@ def test_dice_hd95_cldice_by_hand():
     line[5, 1:9] = True
     assert cldice(line, line) == pytest.approx(1.0)
     assert cldice(np.zeros_like(line), line) == 0.0
+    # half the line predicted: skel(pred) (4 px) lies in the label, Tprec = 1; skel(label) (8 px) is half
+    # covered by the prediction, Tsens = 1/2; clDice = 2 * 1 * 1/2 / (1 + 1/2) = 2/3
+    half = np.zeros_like(line)
+    half[5, 1:5] = True
+    assert cldice(half, line) == pytest.approx(2 / 3)
 
 
 def test_local_betti_errors():

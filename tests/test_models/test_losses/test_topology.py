@@ -67,16 +67,18 @@ def test_cldice_hand_value_perfect_prediction():
     x = (y.float() * 2 - 1)[:, None] * 50
     x = torch.cat([-x, x], 1)
     assert clDiceLoss()(x, y).item() == pytest.approx(0.0, abs=1e-4)
-    # uniform p=0.5: Tprec = (0.5*sum(skel(.5) .. ) computed by hand from soft_skeleton
+    # uniform p = 0.5 against four separate 1-px lines (rows 4, 12, 20, 28, columns 2..29, off the border).
+    # By hand: the soft opening of a constant map is the map, so skel(p) = 0 and Tprec = (0 + 1) / (0 + 1) = 1;
+    # a 1-px line erodes to nothing, so its soft skeleton is the line itself and
+    # Tsens = (0.5 |line| + 1) / (|line| + 1) with |line| = 4 * 28 = 112.
+    y = torch.zeros(1, 32, 32, dtype=torch.long)
+    y[0, 4::8, 2:30] = 1
     xz = torch.zeros(1, 2, 32, 32)
-    p = torch.full((1, 1, 32, 32), 0.5)
-    yf = y[:, None].float()
-    sp, sy = soft_skeleton(p, 3), soft_skeleton(yf, 3)
-    tprec = ((sp * yf).sum() + 1) / (sp.sum() + 1)
-    tsens = ((sy * p).sum() + 1) / (sy.sum() + 1)
-    cl = 2 * tprec * tsens / (tprec + tsens)
+    n1 = 112.0
+    assert float(y.sum()) == n1
+    tprec, tsens = 1.0, (0.5 * n1 + 1) / (n1 + 1)
+    cl = torch.tensor(2 * tprec * tsens / (tprec + tsens))
     n = 32 * 32
-    n1 = float(yf.sum())
     dice = 1 - 0.5 * ((2 * 0.5 * n1 + 1e-5) / (n1 + 0.5 * n + 1e-5) + (2 * 0.5 * (n - n1) + 1e-5) / (n - n1 + 0.5 * n + 1e-5))
     assert clDiceLoss()(xz, y).item() == pytest.approx(0.5 * dice + 0.5 * (1 - cl.item()), rel=1e-5)
 
@@ -85,15 +87,18 @@ def test_soft_skeleton_of_binary_line_is_its_centre():
     x = torch.zeros(1, 1, 9, 9)
     x[..., 3:6, :] = 1  # a horizontal bar 3 px thick
     skel = soft_skeleton(x, 3)[0, 0]
-    assert skel[4].sum() > 0 and skel[3].sum() == 0 and skel[5].sum() == 0
+    expected = torch.zeros(9, 9)
+    expected[4] = 1  # the bar's centre row, everything else 0
+    torch.testing.assert_close(skel, expected)
 
 
 def test_skeleton_recall_hand_value():
-    # One image, labels: a 5-wide horizontal bar; tubed skeleton = bar rows 1..3 (1 + 2 dilations, cut).
+    # One image, labels: a 1-px horizontal line of 10 px.  Its skeleton is the line, and the tube (dilated
+    # skeleton cut to the label) is the line again: |T| = 10.
     y = torch.zeros(1, 12, 12, dtype=torch.long)
-    y[0, 3:8, 1:11] = 1
+    y[0, 5, 1:11] = 1
     tube = torch.from_numpy(tubed_skeleton(y[0].numpy())).float()
-    assert tube.sum() > 0 and bool((tube <= y[0].float()).all())
+    torch.testing.assert_close(tube, y[0].float())
     x = torch.zeros(1, 2, 12, 12)  # p_fg = 0.5 -> recall = (0.5 * |T| + s) / (|T| + s)
     s = 1e-5
     recall = (0.5 * tube.sum() + s) / (tube.sum() + s)
@@ -264,14 +269,18 @@ def test_topoloss_hand_value():
     gt = np.zeros((10, 10))
     gt[1:4, 1:4] = 1
     w, r = topo_maps(lh, gt, topo_size=50)
-    assert w[7, 7] == 1 and r[7, 7] == pytest.approx(lh[tuple(dcp[0])])
-    # loss value: CE + 100 * mean((p w - r)^2)
+    # by hand: the extra bump is born at (7, 7) with 0.6 and dies on the 0.1 background; the maps push its
+    # birth down to 0.1 and its death pixel up to 0.6, and touch nothing else
+    death = tuple(dcp[0])
+    assert lh[death] == 0.1 and death != (7, 7)
+    assert sorted(map(tuple, np.argwhere(w))) == sorted([(7, 7), death])
+    assert r[7, 7] == pytest.approx(0.1) and r[death] == pytest.approx(0.6)
+    # loss value: CE + 100 * mean((p w - r)^2) = CE + 100 * ((0.6 - 0.1)^2 + (0.1 - 0.6)^2) / 100
     x = torch.from_numpy(np.log(lh / (1 - lh))).float()[None, None]
     x2 = torch.cat([torch.zeros_like(x), x], 1).requires_grad_(True)
     y = torch.from_numpy(gt).long()[None]
     ce = torch.nn.functional.cross_entropy(x2, y)
-    pw = torch.from_numpy(lh * w - r)
-    expected = ce.item() + 100 * float((pw ** 2).mean())
+    expected = ce.item() + 100 * (0.5 ** 2 + 0.5 ** 2) / 100
     v = PersistentHomologyLoss()(x2, y, gate=True)
     assert v.item() == pytest.approx(expected, rel=1e-5)
     v.backward()

@@ -38,9 +38,11 @@ def test_shapes_and_loss(plane_type):
 
 
 def test_attention_softmax_per_cell_matches_reference():
-    """Two points in one cell, one alone: weights sum to 1 per cell and the lone point gets weight 1."""
+    """Two points in one cell, one alone: weights sum to 1 per cell and per weight channel, the lone point
+    gets weight 1; with C = 8 and s = 4 there are C/s = 2 weight channels and value channel j = i (C/s) + t
+    is weighted by channel t = j mod 2 (METHODS.md 1.3.2, steps 6-7)."""
     torch.manual_seed(0)
-    attn = PointGridAttention(in_channels=8, channels=8, dim=2, share_channels=8).eval()
+    attn = PointGridAttention(in_channels=8, channels=8, dim=2, share_channels=4).eval()
     grid = torch.randn(1, 8, 2, 2)
     # 'xy' plane at R=2: cells by sign of x (fastest) and y
     pts = torch.tensor([[[-0.3, -0.3, 0.0], [-0.2, -0.4, 0.1], [0.3, 0.3, 0.0]]])
@@ -52,11 +54,15 @@ def test_attention_softmax_per_cell_matches_reference():
     pos = attn.fc_pos(u - (u * 2).floor() / 2)
     q = attn.conv_q(grid).reshape(8, 4).t()
     cells = [0, 0, 3]
-    a = attn.fc_w(k[0] - q[cells] + pos)                   # (3, 1)
-    w01 = torch.softmax(a[:2, 0], 0)
+    a = attn.fc_w(k[0] - q[cells] + pos)                   # (3, 2): two weight channels
+    assert a.shape == (3, 2)
     expected = torch.zeros(8, 4)
-    expected[:, 0] = w01[0] * (v[0, 0] + pos[0]) + w01[1] * (v[0, 1] + pos[1])
-    expected[:, 3] = v[0, 2] + pos[2]
+    for j in range(8):
+        t = j % 2
+        w01 = torch.softmax(a[:2, t], 0)  # over the two points of cell 0, weight channel t on its own
+        expected[j, 0] = w01[0] * (v[0, 0, j] + pos[0, j]) + w01[1] * (v[0, 1, j] + pos[1, j])
+        expected[j, 3] = v[0, 2, j] + pos[2, j]
+    assert not torch.allclose(torch.softmax(a[:2, 0], 0), torch.softmax(a[:2, 1], 0))  # the channels differ
     assert torch.allclose(out.reshape(8, 4), expected, atol=1e-5)
 
 
