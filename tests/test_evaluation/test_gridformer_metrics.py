@@ -64,3 +64,44 @@ def test_occupancy_iou_metric():
     assert res['iou'] == pytest.approx(1 / 3) and res['iou/a'] == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match='threshold'):
         OccupancyIoUMetric(threshold=1.5)
+
+
+def test_remove_wall_crop_by_hand():
+    """Rooms protocol: keep samples inside the GT's x / z range and above its floor (margin 0.007), the
+    ceiling side of y open."""
+    from visionx.evaluation.metrics.reconstruction import MeshReconstructionMetric
+    metric = MeshReconstructionMetric(n_points=4, remove_wall=True, with_iou=False)
+    gt = np.array([[0., 0., 0.], [1., 0., 1.], [0.5, 0.2, 0.5]])  # x, z in [0, 1]; floor y = 0
+    pts = np.array([[0.5, 0.0, 0.5],     # inside: kept
+                    [1.5, 0.5, 0.5],     # beyond x: a wall, dropped
+                    [0.5, -0.1, 0.5],    # below the floor: dropped
+                    [0.5, 2.0, 0.5],     # above the GT: kept (the ceiling side is not cropped)
+                    [1.005, 0.1, -0.005]])  # within the 0.007 margin: kept
+    nrm = np.tile([[0., 1., 0.]], (5, 1))
+    kept, kept_n = metric.crop_walls(pts, nrm, gt)
+    assert len(kept) == 4 and len(kept_n) == 4  # n_points draws, with replacement
+    assert {tuple(p) for p in kept} <= {tuple(pts[0]), tuple(pts[3]), tuple(pts[4])}
+    empty, _ = metric.crop_walls(pts[1:3], nrm[1:3], gt)
+    assert empty.shape == (0, 3)
+
+
+def test_remove_wall_ignores_walls_the_gt_lacks():
+    """A predicted floor that matches the GT floor plus a wall outside the GT's extent: with remove_wall the
+    accuracy is the floor's (under the GT grid's half-diagonal), without it the wall's distance dominates."""
+    from visionx.evaluation.metrics.reconstruction import MeshReconstructionMetric
+    g = np.linspace(0, 1, 21)
+    gx, gz = np.meshgrid(g, g)
+    gt = np.stack([gx.ravel(), np.zeros(gx.size), gz.ravel()], 1)
+    gt_n = np.tile([0., 1., 0.], (len(gt), 1))
+    verts = np.array([[0, 0, 0], [1, 0, 0], [1, 0, 1], [0, 0, 1],              # floor y = 0
+                      [1.5, 0, 0], [1.5, 1, 0], [1.5, 1, 1], [1.5, 0, 1]], float)  # wall at x = 1.5, area 1
+    faces = np.array([[0, 1, 2], [0, 2, 3], [4, 5, 6], [4, 6, 7]])
+    batch = dict(data_samples=dict(surface_points=[gt], surface_normals=[gt_n], category=['room'],
+                                   model_id=['r0']))
+    accuracy = {}
+    for remove in (False, True):
+        metric = MeshReconstructionMetric(n_points=4000, with_iou=False, remove_wall=remove)
+        metric.process(batch, [dict(vertices=verts, faces=faces)])
+        accuracy[remove] = metric.results[0]['accuracy']
+    assert accuracy[True] < 0.05 / np.sqrt(2)  # every kept point lies on the floor, within a grid cell
+    assert accuracy[False] > 0.25  # about half the points on the wall, at least 0.5 from the GT

@@ -30,3 +30,6 @@ val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, class
                                    pipeline=val_pipeline))
 test_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, classes=rooms, multi_files=10,
                                     pipeline=test_pipeline))
+# the rooms protocol: crop the predicted surface to the GT scene's extent (no walls beyond it), METHODS.md 1.8
+test_evaluator = dict(type='MeshReconstructionMetric', n_points=100000, f_thresholds=(0.01, 0.015, 0.02),
+                      remove_wall=True)

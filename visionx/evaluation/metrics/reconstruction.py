@@ -161,15 +161,26 @@ class MeshReconstructionMetric(BaseMetric):
         out_dir: If set, write ``<out_dir>/mesh_metrics_per_class.csv`` and
             ``mesh_metrics_per_object.csv`` (atomically).
         seed: Seed of the surface sampling.
+        remove_wall: The Synthetic Rooms protocol (ConvONet / GridFormer ``remove_wall: true``, METHODS.md
+            §1.8): sample ``2 * n_points`` surface points, keep those inside the GT surface points' x and z
+            range and above their lowest y, each widened by 0.007 (the ceiling side of y is not cropped), then
+            draw ``n_points`` of the kept ones at random (with replacement, as ConvONet's ``randint``), so the
+            walls the GT scene does not contain do not count against accuracy.  A mesh with no point kept
+            scores as an empty mesh.
 
     Chamfer-L1 is reported unscaled (ConvONet tables multiply it by 10).
     """
 
+    #: the crop margin of ``remove_wall`` (ConvONet ``eval.py``)
+    WALL_EPS = 0.007
+
     default_prefix = 'mesh'
 
     def __init__(self, n_points: int = 100000, f_thresholds: Sequence[float] = (0.01, 0.015, 0.02),
-                 with_iou: bool = True, out_dir: str | None = None, seed: int = 0, **kwargs) -> None:
+                 with_iou: bool = True, out_dir: str | None = None, seed: int = 0, remove_wall: bool = False,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
+        self.remove_wall = bool(remove_wall)
         if n_points <= 0:
             raise ValueError(f'n_points must be positive, got {n_points}')
         self.n_points = n_points
@@ -185,19 +196,39 @@ class MeshReconstructionMetric(BaseMetric):
                 raise ValueError('MeshReconstructionMetric needs meshes; use PackOccupancyInputs('
                                  'generate_mesh=True) in the test pipeline')
             verts, faces = np.asarray(out['vertices']), np.asarray(out['faces'])
-            if len(faces) == 0:
+            gt_points = _get(gt, 'surface_points', i)
+            pts = nrm = None
+            if len(faces):
+                if self.remove_wall:
+                    pts, nrm = self.crop_walls(*sample_mesh_surface(verts, faces, 2 * self.n_points, self.seed),
+                                               np.asarray(gt_points))
+                else:
+                    pts, nrm = sample_mesh_surface(verts, faces, self.n_points, self.seed)
+            if pts is None or len(pts) == 0:
                 row = _worst(self.f_thresholds)
                 row['iou'] = 0.0
             else:
-                pts, nrm = sample_mesh_surface(verts, faces, self.n_points, self.seed)
-                row = surface_distances(pts, nrm, _get(gt, 'surface_points', i), _get(gt, 'surface_normals', i),
-                                        self.f_thresholds)
+                row = surface_distances(pts, nrm, gt_points, _get(gt, 'surface_normals', i), self.f_thresholds)
                 if self.with_iou:
                     q = _get(gt, 'points_iou', i)
                     row['iou'] = occupancy_iou(mesh_contains(verts, faces, q), _get(gt, 'points_iou_occ', i) >= .5)
             row.update(category=str(_get(gt, 'category', i)), model_id=str(_get(gt, 'model_id', i)),
                        time_mesh=float(out.get('time_mesh', float('nan'))))
             self.results.append(row)
+
+    def crop_walls(self, points: np.ndarray, normals: np.ndarray,
+                   gt_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``remove_wall``: the samples inside the GT's x / z range and above its floor (margin
+        :attr:`WALL_EPS`), then ``n_points`` of them drawn with replacement; empty arrays if none is kept."""
+        eps = self.WALL_EPS
+        lo, hi = gt_points.min(0) - eps, gt_points.max(0) + eps
+        keep = ((points[:, 0] >= lo[0]) & (points[:, 0] <= hi[0]) & (points[:, 1] >= lo[1])
+                & (points[:, 2] >= lo[2]) & (points[:, 2] <= hi[2]))
+        points, normals = points[keep], normals[keep]
+        if not len(points):
+            return points, normals
+        idx = np.random.default_rng(self.seed).integers(0, len(points), self.n_points)
+        return points[idx], normals[idx]
 
     def _keys(self) -> list[str]:
         keys = ['chamfer_l1', 'chamfer_l2', 'accuracy', 'completeness', 'normal_consistency']
