@@ -22,7 +22,9 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # MMEngine needs a sampler; TwoStreamBatchSampler reads only its dataset and seed and draws the order
+    # itself (endless permutations of the labelled and unlabelled ids, as the official sampler)
+    sampler=dict(type='DefaultSampler', shuffle=False),
     batch_sampler=dict(type='TwoStreamBatchSampler', labeled_batch_size=2),
     dataset=dict(type='LAHeartDataset', data_root=data_root, split_file='train.list', labeled_num=8,
                  pipeline=train_pipeline))
