@@ -27,7 +27,8 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (needs a GPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the learning rate by total batch size / auto_scale_lr.base_batch_size')
+                        help='scale the learning rate by total batch size / auto_scale_lr.base_batch_size (default: '
+                        "the batch the config's name states, GPUs x batch per GPU, e.g. 2xb16 -> 32)")
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -50,6 +51,25 @@ def apply_amp(cfg) -> None:
                 sub.setdefault('loss_scale', 'dynamic')
 
 
+def enable_auto_scale_lr(cfg, config_path: str) -> None:
+    """Turn on MMEngine's linear learning-rate scaling.  The base batch is ``auto_scale_lr.base_batch_size``
+    or, without one, the total batch the config's name states by the OpenMMLab convention ``<GPUs>xb<batch
+    per GPU>`` (``..._2xb16-...`` -> 32): the batch its learning rate was set for."""
+    import re
+
+    from visionx.utils import ConfigError
+    auto = dict(cfg.get('auto_scale_lr') or {})
+    if 'base_batch_size' not in auto:
+        m = re.search(r'(?:^|_)(\d+)xb(\d+)(?:[-_.]|$)', os.path.basename(config_path))
+        if not m:
+            raise ConfigError(f'--auto-scale-lr: {config_path} has no auto_scale_lr.base_batch_size and its name '
+                              'states no <GPUs>xb<batch> to take it from')
+        auto['base_batch_size'] = int(m.group(1)) * int(m.group(2))
+        print(f'--auto-scale-lr: base batch {auto["base_batch_size"]} from the config name ({m.group(0).strip("_-.")})')
+    auto['enable'] = True
+    cfg.auto_scale_lr = auto
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
@@ -64,9 +84,7 @@ def main(argv=None) -> int:
         apply_amp(cfg)
 
     if args.auto_scale_lr:
-        if 'base_batch_size' not in (cfg.get('auto_scale_lr') or {}):
-            raise ConfigError(f'--auto-scale-lr: {args.config} has no auto_scale_lr.base_batch_size')
-        cfg.auto_scale_lr.enable = True
+        enable_auto_scale_lr(cfg, args.config)
 
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None

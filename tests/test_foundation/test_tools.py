@@ -181,3 +181,25 @@ def test_co_training_constructor_refuses_non_config_entries():
     from visionx.engine.optimizers.co_training import CoTrainingOptimWrapperConstructor
     with pytest.raises(ValueError, match="'type': 'AmpOptimWrapper'"):
         CoTrainingOptimWrapperConstructor(dict(net1=dict(optimizer=dict(type='SGD', lr=0.1)), type='AmpOptimWrapper'))
+
+
+def test_auto_scale_lr_takes_the_base_batch_from_the_config_name(tmp_path):
+    """--auto-scale-lr: an explicit auto_scale_lr.base_batch_size wins; otherwise <GPUs>xb<batch> of the name
+    (2xb16 -> 32); a name without it is a user error."""
+    import importlib.util
+
+    import pytest
+    from mmengine.config import Config
+
+    from visionx.utils import ConfigError
+    spec = importlib.util.spec_from_file_location('vx_train_tool_scale', REPO_ROOT / 'tools' / 'train.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    cfg = Config(dict())
+    tool.enable_auto_scale_lr(cfg, 'configs/gridformer/gridformer_3plane64_2xb16-stage1-1501e_shapenet-3k.py')
+    assert cfg.auto_scale_lr == dict(base_batch_size=32, enable=True)
+    cfg = Config(dict(auto_scale_lr=dict(base_batch_size=8)))
+    tool.enable_auto_scale_lr(cfg, 'configs/x/y_4xb4-1k_z.py')
+    assert cfg.auto_scale_lr == dict(base_batch_size=8, enable=True)
+    with pytest.raises(ConfigError, match='no auto_scale_lr.base_batch_size'):
+        tool.enable_auto_scale_lr(Config(dict()), 'configs/x/plain_config.py')
