@@ -90,6 +90,9 @@ def test_huge_image_alpha_is_upsampled_not_inferred():
     prob = np.linspace(0, 1, 32 * 32).reshape(32, 32)
     alpha = ObjectCutter.alpha_from_map(prob, (3000, 4000))
     assert alpha.shape == (3000, 4000) and alpha.dtype == np.uint8
+    # the map's 0 and 1 corners stay 0 and 255; it rises along every row and down the first column
+    assert alpha[0, 0] == 0 and alpha[-1, -1] == 255
+    assert (np.diff(alpha.astype(int), axis=1) >= 0).all() and (np.diff(alpha[:, 0].astype(int)) >= 0).all()
 
 
 def test_fused_bn_matches_unfused(basnet, cutter):
