@@ -1,4 +1,6 @@
 """BASNet network: exact parameter count, output layout, ImageNet init (conversion: test_converters.py)."""
+import copy
+
 import pytest
 import torch
 
@@ -22,7 +24,14 @@ def test_eight_outputs_refined_first(model):
         coarse = model.decoder(model.encoder(x))[1][-1]
     assert len(outs) == 8 and all(o.shape == (2, 1, 32, 32) for o in outs)
     assert torch.allclose(outs[1], coarse)  # D1 side output
-    assert torch.allclose(outs[0], model.refine(coarse))  # refined = coarse + residual
+    assert torch.allclose(outs[0], model.refine(coarse))
+    # refined = coarse + residual: with the residual's last conv zeroed the refinement returns its input
+    zeroed = copy.deepcopy(model)
+    with torch.no_grad():
+        zeroed.refine.conv_out.weight.zero_()
+        zeroed.refine.conv_out.bias.zero_()
+        outs = zeroed(x, mode='tensor')
+    assert torch.allclose(outs[0], outs[1])
 
 
 def test_odd_input_size_and_predict_resizes_back(model):
