@@ -36,3 +36,29 @@ def tiny_run(tmp_path_factory, tiny_data) -> Path:
                     f'train_dataloader.dataset.data_root={tiny_data}')
     assert proc.returncode == 0, proc.stderr[-3000:]
     return work_dir
+
+
+def run_tool_in_process(script: str, *args: str, capsys) -> subprocess.CompletedProcess:
+    """Run ``tools/<script>``'s ``main`` in this process through :func:`visionx.utils.cli.run_tool` (the
+    same error handling as the command line: exit status 2 and one ``error:`` line for user errors) and
+    return what a subprocess would: its exit status and captured output.  For checks that end before a
+    runner is built; a fresh interpreter per check costs ~5 s of imports."""
+    import importlib.util
+
+    from visionx.utils.cli import run_tool
+    path = REPO_ROOT / script
+    spec = importlib.util.spec_from_file_location(f'vx_inproc_{path.stem}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    capsys.readouterr()
+    old = os.environ.pop('VISIONX_DEBUG', None)
+    try:
+        run_tool(lambda: module.main(list(args)))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        if old is not None:
+            os.environ['VISIONX_DEBUG'] = old
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess([script, *args], code, out.out, out.err)

@@ -5,7 +5,7 @@ import shutil
 import torch
 
 from tests.conftest import REPO_ROOT
-from .conftest import TINY_CFG, run_tool
+from .conftest import TINY_CFG, run_tool, run_tool_in_process
 
 
 def _state(path):
@@ -76,33 +76,35 @@ def test_missing_config(tmp_path):
     assert not (tmp_path / 'w').exists()
 
 
-def test_unknown_config_key_is_named_with_suggestion(tmp_path, tiny_data):
-    proc = run_tool('tools/train.py', str(TINY_CFG), '--work-dir', str(tmp_path / 'w'),
-                    '--cfg-options', 'optim_wrapper.optimizer.lrr=0.1')
+def test_unknown_config_key_is_named_with_suggestion(tmp_path, tiny_data, capsys):
+    proc = run_tool_in_process('tools/train.py', str(TINY_CFG), '--work-dir', str(tmp_path / 'w'),
+                               '--cfg-options', 'optim_wrapper.optimizer.lrr=0.1', capsys=capsys)
     _assert_user_error(proc, "'optim_wrapper.optimizer.lrr'", "did you mean 'lr'")
     assert not (tmp_path / 'w').exists()
 
 
-def test_missing_data_root(tmp_path):
-    proc = run_tool('tools/train.py', str(TINY_CFG), '--work-dir', str(tmp_path / 'w'),
-                    '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path / "no_data"}')
+def test_missing_data_root(tmp_path, capsys):
+    proc = run_tool_in_process('tools/train.py', str(TINY_CFG), '--work-dir', str(tmp_path / 'w'),
+                               '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path / "no_data"}',
+                               capsys=capsys)
     _assert_user_error(proc, 'data_root', 'no_data', 'does not exist')
     assert not (tmp_path / 'w').exists()
 
 
-def test_checkpoint_of_another_model(tmp_path, tiny_data):
+def test_checkpoint_of_another_model(tmp_path, tiny_data, capsys):
     ckpt = tmp_path / 'other.pth'
     torch.save({'state_dict': torch.nn.Linear(3, 2).state_dict()}, ckpt)
-    proc = run_tool('tools/test.py', str(TINY_CFG), str(ckpt), '--work-dir', str(tmp_path / 'w'),
-                    '--cfg-options', f'test_dataloader.dataset.data_root={tiny_data}')
+    proc = run_tool_in_process('tools/test.py', str(TINY_CFG), str(ckpt), '--work-dir', str(tmp_path / 'w'),
+                               '--cfg-options', f'test_dataloader.dataset.data_root={tiny_data}', capsys=capsys)
     _assert_user_error(proc, 'does not match model EncoderDecoder', 'keys missing')
     assert not (tmp_path / 'w').exists()
 
 
-def test_amp_on_cpu_is_a_clear_error(tmp_path, tiny_data):
+def test_amp_on_cpu_is_a_clear_error(tmp_path, tiny_data, capsys):
     if torch.cuda.is_available():
         return
-    proc = run_tool('tools/train.py', str(TINY_CFG), '--amp', '--work-dir', str(tmp_path / 'w'))
+    proc = run_tool_in_process('tools/train.py', str(TINY_CFG), '--amp', '--work-dir', str(tmp_path / 'w'),
+                               capsys=capsys)
     _assert_user_error(proc, '--amp needs a CUDA GPU')
 
 
