@@ -85,7 +85,20 @@ def test_transforms():
     assert np.allclose(off['img'], out['img']) and (off['gt_seg_map'] == seg).all()
     hue = RandHue(prob=1.0)(dict(img=img.astype(np.float32)))
     assert hue['img'].min() >= img.min() - 1e-3 and hue['img'].max() <= img.max() + 1e-3
-    # one constant hue: all saturated pixels share it
+    # one constant hue: every saturated pixel of the output has the same hue, which the input's did not
+    import cv2
+    colours = np.random.default_rng(3).uniform(0, 255, (16, 16, 3)).astype(np.float32)
+    colours[0, 0], colours[-1, -1] = 0, 255  # the range the transform restores
+
+    def hues(x):
+        hsv = cv2.cvtColor(np.clip((x - 0) / 255, 0, 1).astype(np.float32), cv2.COLOR_BGR2HSV)
+        angle = np.deg2rad(hsv[..., 0][hsv[..., 1] > 0.2])
+        centre = np.angle(np.exp(1j * angle).mean())
+        return np.rad2deg(np.abs(np.angle(np.exp(1j * (angle - centre))))).max()  # largest circular deviation
+
+    np.random.seed(1)
+    recoloured = RandHue(prob=1.0)(dict(img=colours.copy()))['img']
+    assert hues(colours) > 90 and hues(recoloured) < 1.0
     assert TubedSkeleton()(dict(gt_seg_map=seg))['gt_skeleton'].sum() > 0
     with pytest.raises(ValueError):
         RandHue(prob=2)
