@@ -59,3 +59,28 @@ def test_state_dict_digest_covers_zero_dim_buffers():
     before = state_dict_digest(bn)
     bn.num_batches_tracked += 1
     assert state_dict_digest(bn) != before
+
+
+def test_wrap_model_follows_the_device_not_where_the_model_was_built(monkeypatch, tmp_path):
+    """MMEngine builds the model on the CPU and moves it in ``wrap_model``: on a CUDA device the runner must take
+    MMEngine's path (GPU, SyncBN, device ids), and only a CPU run gets DDP without device ids."""
+    import torch.distributed as dist
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from visionx.engine.runner import VisionXRunner
+    runner = object.__new__(VisionXRunner)
+    runner._distributed = True
+    runner.cfg = Config(dict())
+    called = []
+    monkeypatch.setattr(Runner, 'wrap_model', lambda self, cfg, model: called.append(model) or 'mmengine')
+    model = torch.nn.Linear(2, 2)  # built on the CPU, as MMEngine builds every model
+    monkeypatch.setattr('mmengine.device.get_device', lambda: 'cuda')
+    assert runner.wrap_model(None, model) == 'mmengine' and called == [model]
+    monkeypatch.setattr('mmengine.device.get_device', lambda: 'cpu')
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "pg"}', rank=0, world_size=1)
+    try:
+        wrapped = runner.wrap_model(None, model)
+    finally:
+        dist.destroy_process_group()
+    assert called == [model] and wrapped.device_ids is None and wrapped.module is model

@@ -126,7 +126,13 @@ class VisionXRunner(Runner):
         return super().build_train_loop(loop)
 
     def wrap_model(self, model_wrapper_cfg: dict | None, model: torch.nn.Module) -> torch.nn.Module:
-        on_cpu = all(p.device.type == 'cpu' for p in model.parameters())
+        """MMEngine's wrapping, except a distributed run on CPU (gloo): DDP without ``device_ids``.
+
+        The device decides, not where the freshly built model sits (MMEngine builds it on the CPU and moves it
+        in its own ``wrap_model``): on a CUDA node the model goes to MMEngine's path (to the GPU, SyncBN when
+        ``cfg.sync_bn``, DDP with the device id).  ``cfg.sync_bn`` is not applied on CPU."""
+        from mmengine.device import get_device
+        on_cpu = get_device() == 'cpu'
         if not self.distributed or is_model_wrapper(model) or not on_cpu:
             return super().wrap_model(model_wrapper_cfg, model)
         if model_wrapper_cfg is None:
