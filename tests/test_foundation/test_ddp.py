@@ -84,3 +84,38 @@ def test_wrap_model_follows_the_device_not_where_the_model_was_built(monkeypatch
     finally:
         dist.destroy_process_group()
     assert called == [model] and wrapped.device_ids is None and wrapped.module is model
+
+
+def test_every_ranks_rng_state_reaches_the_checkpoint_and_only_a_resume_restores_it(monkeypatch):
+    """MMEngine saves on rank 0 only: RankStates gathers each rank's state at the iteration of the save and
+    rank 0 writes them all; each rank reads its own back on resume; a load_from start keeps its own seed."""
+    from types import SimpleNamespace
+
+    from visionx.engine.hooks import rank_states
+    from visionx.engine.hooks.rng_state import RNGStateHook
+    monkeypatch.setattr(rank_states, 'get_world_size', lambda: 2)
+    monkeypatch.setattr(rank_states, 'all_gather_object', lambda state: [state, dict(rank=1)])
+    hook = RNGStateHook()
+    runner = SimpleNamespace(iter=7, _resume=True)
+    hook.after_train_iter(runner, 0)
+    ckpt = {}
+    hook.before_save_checkpoint(runner, ckpt)
+    assert set(ckpt['meta']) == {'rng_state_rank0', 'rng_state_rank1'}
+    assert ckpt['meta']['rng_state_rank1'] == dict(rank=1)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    saved = dict(meta=dict(rng_state_rank0=dict(RNGStateHook.capture(), torch=torch.manual_seed(123).get_state())))
+    torch.manual_seed(0)
+    hook.after_load_checkpoint(SimpleNamespace(_resume=False), saved)  # load_from: nothing pending
+    assert not hook.apply_pending()
+    hook.after_load_checkpoint(SimpleNamespace(_resume=True), saved)  # resume: this rank's state
+    assert hook.apply_pending() and torch.equal(torch.rand(3), expected)
+    monkeypatch.setattr(rank_states, 'get_rank', lambda: 1)  # a rank the checkpoint lacks: warned, skipped
+    hook.after_load_checkpoint(SimpleNamespace(_resume=True), saved)
+    assert not hook.apply_pending()
+    # a save at another iteration than the last gather falls back to rank 0's own state
+    monkeypatch.setattr(rank_states, 'get_rank', lambda: 0)
+    ckpt = {}
+    hook.before_save_checkpoint(SimpleNamespace(iter=8, _resume=True), ckpt)
+    assert set(ckpt['meta']) == {'rng_state_rank0'}

@@ -29,6 +29,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 
 from visionx.registry import HOOKS
+from .rank_states import RankStates
 from visionx.utils.errors import ConfigError, UserFileNotFoundError
 
 BUFFER_DIR = 'replay_buffer'
@@ -147,6 +148,7 @@ class BACSReplayHook(Hook):
         self.sampler: ReplaySampler | None = None
         self.buffer = None
         self._pending_state: torch.Tensor | None = None
+        self._ranks = RankStates(RNG_KEY)
 
     # opening the previous buffer ---------------------------------------------------------------------
     def previous_buffer_dir(self, model) -> str:
@@ -195,13 +197,18 @@ class BACSReplayHook(Hook):
         model.replay = self.sampler
         runner.logger.info(f'BACS replay: {len(self.buffer)} samples from {path}')
 
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self.sampler is not None:  # every rank's draw state, for rank 0's checkpoint (RankStates)
+            self._ranks.gather(runner, self.sampler.generator.get_state())
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self.sampler is not None:
-            checkpoint.setdefault('meta', {})[f'{RNG_KEY}_rank{get_rank()}'] = self.sampler.generator.get_state()
+            self._ranks.write(runner, checkpoint, self.sampler.generator.get_state())
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Keep the checkpoint's draw-generator state for ``before_train`` (resume loads before training)."""
-        self._pending_state = checkpoint.get('meta', {}).get(f'{RNG_KEY}_rank{get_rank()}')
+        """Keep the checkpoint's draw-generator state for ``before_train`` (resume loads before training; a
+        ``load_from`` start keeps the seeded draws)."""
+        self._pending_state = self._ranks.read(runner, checkpoint)
 
     # filling at the end of a step --------------------------------------------------------------------
     def after_train(self, runner) -> None:

@@ -5,10 +5,10 @@ import random
 
 import numpy as np
 import torch
-from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 
 from visionx.registry import HOOKS
+from .rank_states import RankStates
 
 
 @HOOKS.register_module()
@@ -27,12 +27,17 @@ class RNGStateHook(Hook):
     are re-created on resume with their original seeds and the fast-forward replays their streams, so
     augmentation in workers resumes exactly too (for transforms whose randomness comes from the
     process's generators).
+
+    In distributed runs every rank's states are saved (gathered just before the checkpoint hook, which runs
+    after this one: priority 85, ``VERY_LOW`` is 90), and each rank restores its own; a ``load_from`` start
+    (no resume) keeps the new run's seed.
     """
 
-    priority = 'VERY_LOW'
+    priority = 85
 
     def __init__(self) -> None:
         self._pending: dict | None = None
+        self._ranks = RankStates('rng_state')
 
     @staticmethod
     def capture() -> dict:
@@ -65,11 +70,17 @@ class RNGStateHook(Hook):
             self.apply(state)
             self._before_val = None
 
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        self._ranks.gather(runner, self.capture())
+
+    def after_train_epoch(self, runner) -> None:
+        self._ranks.gather(runner, self.capture())
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint.setdefault('meta', {})[f'rng_state_rank{get_rank()}'] = self.capture()
+        self._ranks.write(runner, checkpoint, self.capture())
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        self._pending = checkpoint.get('meta', {}).get(f'rng_state_rank{get_rank()}')
+        self._pending = self._ranks.read(runner, checkpoint)
 
     def apply_pending(self) -> bool:
         """Apply the states loaded from a checkpoint now, if not yet applied; return whether it did.
