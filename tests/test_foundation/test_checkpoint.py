@@ -78,3 +78,29 @@ def test_check_checkpoint_matches(tmp_path):
         check_checkpoint_matches(model, str(shaped))
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         check_checkpoint_matches(model, str(tmp_path / 'nope.pth'))
+
+
+def test_numpy_1x_pickles_load_with_weights_only(tmp_path):
+    """A checkpoint written under numpy 1.x names numpy.core.multiarray (numpy 2: numpy._core): still safe to
+    load.  The file is a legacy (non-zip) torch pickle with the module names rewritten as numpy 1.x wrote them."""
+    path = tmp_path / 'np1.pth'
+    torch.save(dict(meta=dict(arr=np.arange(3.0), val=np.float64(2.5))), path, _use_new_zipfile_serialization=False)
+    raw = path.read_bytes()
+    assert b'numpy._core.multiarray' in raw  # protocol 2 GLOBAL opcodes: newline-terminated, no lengths
+    path.write_bytes(raw.replace(b'numpy._core.multiarray', b'numpy.core.multiarray'))
+    ckpt = torch.load(path)
+    assert np.array_equal(ckpt['meta']['arr'], np.arange(3.0)) and ckpt['meta']['val'] == 2.5
+
+
+def test_runner_names_the_checkpoint_the_safe_loader_refuses(tmp_path):
+    """A file holding a class outside the allow-list: a DataFormatError naming the file and the global."""
+    from collections import OrderedDict
+    from fractions import Fraction
+
+    from visionx.engine.runner import VisionXRunner
+    from visionx.utils.errors import DataFormatError
+    path = tmp_path / 'other.pth'
+    torch.save(dict(state_dict=OrderedDict(), meta=dict(obj=Fraction(1, 3))), path)
+    runner = object.__new__(VisionXRunner)
+    with pytest.raises(DataFormatError, match=r'other\.pth: refused by torch.s safe .*Fraction'):
+        runner.load_checkpoint(str(path))

@@ -125,6 +125,25 @@ class VisionXRunner(Runner):
             loop = resumable_train_loop_cfg(loop)
         return super().build_train_loop(loop)
 
+    def load_checkpoint(self, filename: str, *args, **kwargs):
+        """MMEngine's ``load_checkpoint`` (also used by ``resume``), with a file the safe loader refuses
+        reported as a :class:`~visionx.utils.errors.DataFormatError` naming the file and the refused global."""
+        import pickle
+
+        from visionx.utils.errors import DataFormatError
+        try:
+            return super().load_checkpoint(filename, *args, **kwargs)
+        except pickle.UnpicklingError as exc:
+            import re
+            text = re.sub(r'\x1b\[[0-9;]*m', '', str(exc))
+            m = re.search(r'WeightsUnpickler error: ([^\n]*)', text)  # torch's reason, after its long advice
+            detail = (m.group(1) if m else ' '.join(text.split()))[:300].rstrip('. ')
+            raise DataFormatError(
+                f'checkpoint {filename}: refused by torch\'s safe (weights-only) loader: {detail}.  VisionX allows '
+                'the classes MMEngine writes; a checkpoint holding other objects (e.g. a message hub pickled '
+                'by a stock MMEngine, which stores getattr calls) must be reduced to its state_dict by someone '
+                'who trusts the file') from None
+
     def wrap_model(self, model_wrapper_cfg: dict | None, model: torch.nn.Module) -> torch.nn.Module:
         """MMEngine's wrapping, except a distributed run on CPU (gloo): DDP without ``device_ids``.
 

@@ -59,6 +59,10 @@ def register_safe_globals() -> None:
     if _REGISTERED or not hasattr(torch.serialization, 'add_safe_globals'):
         return
     torch.serialization.add_safe_globals(safe_checkpoint_globals())
+    if np.lib.NumpyVersion(np.__version__) >= '2.0.0':  # files pickled under numpy 1.x name these modules
+        from numpy._core.multiarray import _reconstruct, scalar
+        torch.serialization.add_safe_globals([(_reconstruct, 'numpy.core.multiarray._reconstruct'),
+                                              (scalar, 'numpy.core.multiarray.scalar')])
     from mmengine.logging import HistoryBuffer
     HistoryBuffer.__getstate__ = _history_buffer_getstate
     _REGISTERED = True
