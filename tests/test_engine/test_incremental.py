@@ -211,3 +211,14 @@ def test_tools_test_evaluates_a_step_checkpoint(full_run, data, tmp_path):
     with pytest.raises(ConfigError, match='ciss.test_step'):
         shutil.copy(ref / 'step_1' / 'iter_4.pth', tmp_path / 'elsewhere.pth')
         tool.main([str(cfg_file), str(tmp_path / 'elsewhere.pth'), '--work-dir', str(tmp_path / 'w')])
+
+
+def test_corrupt_step_record_is_named(data, tmp_path):
+    """A hand-edited or truncated step_<t>/step_done.json stops the start with the file's path."""
+    from visionx.engine.incremental import STEP_DONE
+    from visionx.utils.errors import DataFormatError
+    record = tmp_path / 'w' / 'step_0' / STEP_DONE
+    record.parent.mkdir(parents=True)
+    record.write_text('{"checkpoint": ')  # truncated
+    with pytest.raises(DataFormatError, match=f'{record}: not a step record'):
+        run(make_cfg(data, tmp_path / 'w', start_step=1))

@@ -205,3 +205,15 @@ def test_auto_scale_lr_takes_the_base_batch_from_the_config_name(tmp_path):
     assert cfg.auto_scale_lr == dict(base_batch_size=8, enable=True)
     with pytest.raises(ConfigError, match='no auto_scale_lr.base_batch_size'):
         tool.enable_auto_scale_lr(Config(dict()), 'configs/x/plain_config.py')
+
+
+def test_co_training_constructor_names_the_network_of_a_bad_entry():
+    import pytest
+
+    from visionx.engine.optimizers.co_training import CoTrainingOptimWrapperConstructor
+    from visionx.utils import ConfigError
+    model = torch.nn.Module()
+    model.net1, model.net2 = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    good = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))
+    with pytest.raises(ConfigError, match='optim_wrapper.net2: '):
+        CoTrainingOptimWrapperConstructor(dict(net1=good, net2=dict(type='OptimWrapper', optimiser=dict(type='SGD'))))(model)

@@ -116,6 +116,16 @@ def test_override_of_a_substituted_variable_warns(tmp_path):
         load_config(cfg_file, {'split': 'test'})
 
 
+def test_ciss_task_keys_are_runtime_keys_not_variables():
+    """``ciss.*`` is read by IncrementalRunner at run time: overriding it is not a no-op variable."""
+    cfg_file = REPO_ROOT / 'configs/ciss/mib_deeplabv3-tiny_1xb8-300it_demo-voc-3-2-2-overlap.py'
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter('always')
+        cfg = load_config(cfg_file, {'ciss.later_steps': {'train_cfg.max_iters': 7}})
+    assert cfg.ciss.later_steps == {'train_cfg.max_iters': 7}
+    assert not [w for w in _override_warnings(record) if 'changes nothing' in w]
+
+
 def _wrapped_cfg() -> Config:
     return Config(dict(
         data_root='old',

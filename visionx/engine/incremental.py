@@ -52,7 +52,7 @@ from mmengine.dist import barrier, is_main_process
 
 from visionx.registry import DATASETS, RUNNERS
 from visionx.utils import atomic_write_json, atomic_write_text, iter_dataset_cfgs
-from visionx.utils.errors import ConfigError, UserFileNotFoundError
+from visionx.utils.errors import ConfigError, DataFormatError, UserFileNotFoundError
 
 STEP_DONE = 'ciss_step.json'
 RESULTS = 'ciss_results'
@@ -234,7 +234,15 @@ class IncrementalRunner:
         if not osp.isfile(path):
             return None
         import json
-        return json.load(open(path))
+        try:
+            with open(path) as fh:
+                done = json.load(fh)
+            if not isinstance(done, dict) or 'checkpoint' not in done:
+                raise ValueError("no 'checkpoint' entry")
+        except ValueError as exc:  # json.JSONDecodeError included
+            raise DataFormatError(f'{path}: not a step record written by IncrementalRunner ({exc}); delete it to '
+                                  f'train step {step} again') from None
+        return done
 
     def step_config(self, step: int, prev_checkpoint: str | None) -> Config:
         """The config of one step (see the module docstring)."""

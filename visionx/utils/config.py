@@ -21,7 +21,8 @@ RUNTIME_KEYS = frozenset({
     'log_processor', 'log_level', 'visualizer', 'default_scope', 'randomness', 'experiment_name',
     # read from ``runner.cfg`` / by the tools rather than passed to ``Runner.__init__``
     'runner_type', 'model_wrapper_cfg', 'find_unused_parameters', 'compile', 'custom_imports',
-    'tta_model', 'tta_pipeline',
+    'tta_model', 'tta_pipeline', 'sync_bn',
+    'ciss',  # read by IncrementalRunner
 })
 
 

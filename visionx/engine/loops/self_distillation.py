@@ -31,6 +31,7 @@ from mmengine.runner import IterBasedTrainLoop
 
 from visionx.registry import LOOPS
 from visionx.utils import atomic_write_json
+from visionx.utils.errors import DataFormatError
 from visionx.utils.soft_labels import save_soft_label, soft_label_path
 from ..hooks.rng_state import apply_pending_rng_states
 from .iter_based import InfiniteDataloaderIterator
@@ -338,7 +339,13 @@ class SelfDistillationLoop(IterBasedTrainLoop):
             raise FileNotFoundError(f'{manifest} not found: the soft labels of self-distillation round '
                                     f'{round_idx} are incomplete; resume from the checkpoint of the last '
                                     f'iteration of round {round_idx - 1} to predict them again')
-        missing = [n for n in json.loads(manifest.read_text())['files'] if not (out_dir / n).is_file()]
+        try:
+            listed = json.loads(manifest.read_text())['files']
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataFormatError(f'{manifest}: not a soft-label manifest ({type(exc).__name__}: {exc}); resume '
+                                  f'from the last checkpoint of round {round_idx - 1} to predict the labels '
+                                  'again') from None
+        missing = [n for n in listed if not (out_dir / n).is_file()]
         if missing:
             raise FileNotFoundError(f'{out_dir}: {len(missing)} soft labels listed in {MANIFEST} are missing, '
                                     f'e.g. {missing[:3]}')

@@ -46,5 +46,9 @@ class CoTrainingOptimWrapperConstructor:
                 raise ValueError(f'optim_wrapper names sub-module {name!r}, which the model lacks')
             cfg = copy.deepcopy(dict(cfg))
             paramwise = cfg.pop('paramwise_cfg', None)
-            wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise)(getattr(model, name))
+            try:
+                wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise)(getattr(model, name))
+            except (TypeError, ValueError, KeyError, AssertionError) as exc:
+                from visionx.utils import ConfigError
+                raise ConfigError(f'optim_wrapper.{name}: {type(exc).__name__}: {exc}') from exc
         return OptimWrapperDict(**wrappers)
