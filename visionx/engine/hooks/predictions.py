@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
+from mmengine.dist import get_rank, get_world_size
 import torch
 from mmengine.hooks import Hook
 
@@ -54,7 +55,7 @@ def iter_predictions(data_batch: dict, outputs: Sequence[Any], batch_idx: int) -
     inputs = data_batch.get('inputs') if isinstance(data_batch, dict) else None
     for i, out in enumerate(outputs):
         sample_input = inputs[i] if inputs is not None and i < len(inputs) else None
-        fallback = f'{batch_idx:06d}_{i}'
+        fallback = f'{batch_idx:06d}_{i}' if get_world_size() == 1 else f'rank{get_rank()}_{batch_idx:06d}_{i}'
         if isinstance(out, dict) and 'vertices' in out:
             category, model_id = _batch_field(data_batch, 'category', i), _batch_field(data_batch, 'model_id', i)
             name = f'{category}/{model_id}' if category is not None and model_id is not None else fallback
