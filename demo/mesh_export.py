@@ -179,6 +179,10 @@ def check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f'--out must end in .ply, .obj or .off, got {args.out}')
     if args.render is not None and args.render.suffix.lower() not in RENDER_SUFFIXES:
         raise ConfigError(f'--render must end in .png or .jpg, got {args.render}')
+    from visionx.utils import check_output_path
+    check_output_path(args.out, '--out')  # both, before the mesh: no mesh written without its render
+    if args.render is not None:
+        check_output_path(args.render, '--render')
     if args.num_points < 1:
         raise ConfigError(f'--num-points must be >= 1, got {args.num_points}')
     if args.resolution is not None and args.resolution < 2:

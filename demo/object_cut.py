@@ -135,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     raises :class:`~visionx.utils.VisionXUserError` (``run_tool``: exit 2)."""
     args = parse_args(argv)
     check_args(args)
+    from visionx.utils import check_output_dir
+    check_output_dir(args.out_dir, '--out-dir')  # before the checkpoint is loaded
     device = apply_runtime_args(args)
     files, skipped, missing, excluded = collect_inputs(args.inputs, args.exclude)
     cutter = ObjectCutter(args.checkpoint, device=device, input_size=args.size, config=args.config,

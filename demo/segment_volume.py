@@ -84,6 +84,8 @@ def check_args(args: argparse.Namespace) -> None:
     """Refuse bad options before the input is read or the model built."""
     if nifti_suffix(Path(args.output)) not in NIFTI_SUFFIXES:
         raise ConfigError(f'output {args.output} must end in .nii or .nii.gz')
+    from visionx.utils import check_output_path
+    check_output_path(args.output, 'output')
     if args.overlap is not None and not 0 <= args.overlap < 1:
         raise ConfigError(f'--overlap must be in [0, 1), got {args.overlap}')
     if args.batch_windows is not None and args.batch_windows < 1:
@@ -180,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         test_cfg = cfg.model.setdefault('test_cfg', {})
         test_cfg.update(eval_nets=(), batch_size=batch_windows)
         given = dict(output=args.net, post_min_size=args.post_min_size, keep_largest=args.keep_largest)
+        if args.post_min_size is not None:  # a size given: the config's keep_largest would ignore it
+            given['keep_largest'] = False
         test_cfg.update({k: v for k, v in given.items() if v is not None})  # the config's values otherwise
         if args.overlap is not None:
             if 'patch_size' not in test_cfg:

@@ -160,3 +160,12 @@ def test_options_are_checked_before_the_input_is_read(tmp_path, run_cli):
                                          '--out', tmp_path / 'mesh.ply', '--threads', 0])
     assert code == 2 and '--threads must be >= 1' in err
     assert list(tmp_path.iterdir()) == []
+    # unwritable outputs are reported before the checkpoint is read, and no mesh is left without its render
+    (tmp_path / 'dir.ply').mkdir()
+    code, _, err = run_cli(mesh_export, [tmp_path / 'absent.xyz', tmp_path / 'absent.pth', '--out', tmp_path / 'dir.ply'])
+    assert code == 2 and f'--out {tmp_path / "dir.ply"} is a folder' in err
+    (tmp_path / 'afile').write_text('')
+    code, _, err = run_cli(mesh_export, [tmp_path / 'absent.xyz', tmp_path / 'absent.pth', '--out', tmp_path / 'm.ply',
+                                         '--render', tmp_path / 'afile' / 'r.png'])
+    assert code == 2 and f'{tmp_path / "afile"} is a file, not a folder' in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['afile', 'dir.ply']

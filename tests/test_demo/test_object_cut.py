@@ -132,6 +132,14 @@ def test_wrong_checkpoints_are_refused(kind, config, message, foreign_checkpoint
     assert not (tmp_path / 'out').exists()
 
 
+def test_out_dir_that_is_a_file_is_refused_before_the_checkpoint(tmp_path, run_cli):
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / 'a.png')
+    (tmp_path / 'taken').write_text('')
+    code, _, err = run_cli(object_cut, [tmp_path / 'a.png', '--checkpoint', tmp_path / 'absent.pth',
+                                        '--out-dir', tmp_path / 'taken', '--device', 'cpu'])
+    assert code == 2 and f'--out-dir {tmp_path / "taken"}: {tmp_path / "taken"} is a file' in err
+
+
 def test_exclude_renamed_bombs_and_constant_images(tmp_path, run_cli, monkeypatch):
     monkeypatch.setattr(object_cut, 'ObjectCutter', _stub_cutter)
     photos, more = tmp_path / 'photos', tmp_path / 'more'

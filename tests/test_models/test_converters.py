@@ -147,3 +147,21 @@ def test_gridformer_errors(tmp_path):
         convert_state_dict({'module.other.weight': torch.zeros(1)})
     with pytest.raises(FileNotFoundError):
         load_official(tmp_path / 'missing.pt')
+
+
+def test_gridformer_converter_refuses_empty_and_partial_checkpoints(tmp_path):
+    """Nothing is written for an empty or partial official checkpoint: the result must fill the paper model."""
+    from visionx.models.converters.gridformer import convert_file
+    from visionx.utils.errors import CheckpointMismatchError, DataFormatError
+    torch.save({'model': {}}, tmp_path / 'empty.pt')
+    with pytest.raises(DataFormatError, match='holds no tensors'):
+        convert_file(tmp_path / 'empty.pt', tmp_path / 'out.pth')
+    official = official_state_dict('gridformer_3plane_shapenet.json')
+    partial = dict(list(official.items())[:10])
+    torch.save({'model': partial}, tmp_path / 'partial.pt')
+    with pytest.raises(CheckpointMismatchError, match="3-plane GridFormer"):
+        convert_file(tmp_path / 'partial.pt', tmp_path / 'out.pth')
+    assert not (tmp_path / 'out.pth').exists()
+    # with --config: checked against that config's model
+    torch.save({'model': official}, tmp_path / 'model.pt')
+    assert convert_file(tmp_path / 'model.pt', tmp_path / 'out.pth', config=GRIDFORMER_CONFIG) == len(official)

@@ -102,3 +102,18 @@ def test_missing_root_is_a_clear_error(tmp_path, monkeypatch):
     (tmp_path / 'empty').mkdir()
     with pytest.raises(FileNotFoundError, match='no models listed'):
         _run(monkeypatch, tmp_path / 'empty')
+
+
+def test_bad_flags_and_bad_files_are_user_errors(tmp_path, monkeypatch):
+    from visionx.utils import ConfigError, DataFormatError
+    for flags in (['--radius', '-1'], ['--k', '0'], ['--workers', '0']):
+        with pytest.raises(ConfigError, match='--radius > 0'):
+            _run(monkeypatch, tmp_path, *flags)
+    root = tmp_path / 'shapes'
+    model = root / 'c' / 'm'
+    model.mkdir(parents=True)
+    (root / 'c' / 'train.lst').write_text('m\n')
+    np.savez(model / 'points.npz', points=np.zeros((5, 2), np.float16), occupancies=np.packbits(np.ones(5, bool)))
+    with pytest.raises(DataFormatError, match=r'points\.npz: '):
+        _run(monkeypatch, root, '--workers', '1')
+    assert not (model / 'boundary0.08').exists()

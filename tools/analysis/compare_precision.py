@@ -317,6 +317,9 @@ def compare(cfg, checkpoint: str, precision: str, device: torch.device, max_samp
                 torch.cuda.synchronize(device)
             return out, probs, time.perf_counter() - t0
 
+    from tqdm import tqdm
+    total = len(loader.dataset) if max_samples is None else min(len(loader.dataset), max_samples)
+    bar = tqdm(total=total, desc=f'fp32 vs {precision}', unit='sample', file=sys.stderr)
     for index, batch in enumerate(loader):
         if index == 0:
             for _ in range(max(warmup, 0)):
@@ -337,8 +340,10 @@ def compare(cfg, checkpoint: str, precision: str, device: torch.device, max_samp
             if evaluators[name] is not None:
                 evaluators[name].process(data_samples=outs[name][0], data_batch=copy.deepcopy(batch))
         n += len(outs['ref'][0])
+        bar.update(len(outs['ref'][0]))
         if max_samples is not None and n >= max_samples:
             break
+    bar.close()
     if n == 0:
         from visionx.utils import DataFormatError
         raise DataFormatError(f'the test set of {cfg.filename} is empty')
@@ -388,6 +393,11 @@ def main(argv=None) -> int:
         raise UserFileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     if args.max_samples is not None and args.max_samples < 1:
         raise ConfigError(f'--max-samples must be >= 1, got {args.max_samples}')
+    if args.warmup < 0:
+        raise ConfigError(f'--warmup must be >= 0, got {args.warmup}')
+    if args.out:
+        from visionx.utils import check_output_path
+        check_output_path(args.out, '--out')  # before the test set runs twice
     from mmengine.registry import init_default_scope
 
     from visionx.apis.inference import set_threads
@@ -398,6 +408,8 @@ def main(argv=None) -> int:
         device = torch.device(args.device)
     except RuntimeError as exc:
         raise ConfigError(f'--device {args.device!r}: {exc}') from None
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise ConfigError(f'--device {args.device}: CUDA is not available on this machine; use --device cpu')
     precision = resolve_precision(args.precision, device)  # fp16 on CPU fails before anything is built
 
     cfg = load_config(args.config, args.cfg_options)

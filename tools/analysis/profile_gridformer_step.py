@@ -82,6 +82,11 @@ def profile_step(args) -> dict:
     from visionx.utils import ConfigError
     if min(args.threads, args.batch_size, args.points, args.queries, args.iters, args.sgemm_size) < 1:
         raise ConfigError('--threads, --batch-size, --points, --queries, --iters and --sgemm-size must be >= 1')
+    if args.resolution < 4 or args.resolution % 4:
+        raise ConfigError(f'--resolution must be a positive multiple of 4 (two poolings), got {args.resolution}')
+    if args.out:
+        from visionx.utils import check_output_path
+        check_output_path(args.out, '--out')
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = MODELS.build(dict(type='GridFormer', encoder=dict(resolution=args.resolution), decoder=dict()))
@@ -98,6 +103,8 @@ def profile_step(args) -> dict:
         loss.backward()
         opt.step()
 
+    print(f'warm-up step, then {args.iters} timed step(s), one profiled, one counted ...', file=sys.stderr,
+          flush=True)
     step()  # warm-up
     times = []
     for _ in range(args.iters):

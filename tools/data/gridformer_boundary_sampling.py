@@ -26,13 +26,14 @@ from tqdm import tqdm
 
 from visionx.datasets.reconstruction.boundary import boundary_mask
 from visionx.datasets.reconstruction.io import load_npz, unpack_occupancies
-from visionx.utils import atomic_path
+from visionx.utils import ConfigError, DataFormatError, UserFileNotFoundError, atomic_path
+from visionx.utils.cli import run_tool
 
 
 def jobs(root: Path, rooms: bool, radius: float) -> list[tuple[Path, Path]]:
     """(source points file, target boundary file) pairs of every listed model."""
     if not root.is_dir():
-        raise FileNotFoundError(f'{root} not found (expected <root>/<class>/<split>.lst and model folders)')
+        raise UserFileNotFoundError(f'{root} not found (expected <root>/<class>/<split>.lst and model folders)')
     out = []
     sub = f'boundary{radius:g}'
     for lst in sorted(root.glob('*/*.lst')):
@@ -52,9 +53,12 @@ def process(job: tuple[Path, Path], radius: float = 0.08, k: int = 100, inspecti
     if dst.is_file():
         return 'skipped'
     data = load_npz(src, ('points', 'occupancies'))
-    points = data['points'].astype(np.float32)
-    occ = unpack_occupancies(data['occupancies'], len(points))
-    flags = boundary_mask(points, occ, radius, k)
+    try:
+        points = data['points'].astype(np.float32)
+        occ = unpack_occupancies(data['occupancies'], len(points))
+        flags = boundary_mask(points, occ, radius, k)
+    except ValueError as exc:  # wrong shapes, empty arrays: the file is at fault
+        raise DataFormatError(f'{src}: {exc}') from None
     if inspection and dst.name == 'boundary_points.npz':
         with atomic_path(dst.parent / 'boundary_value.npy') as tmp:
             np.save(tmp, flags)
@@ -71,7 +75,7 @@ def _work(args):
     return process(job, radius, k, inspection)
 
 
-def main() -> None:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('root', type=Path, help='dataset root (data/ShapeNet or data/synthetic_room_dataset)')
     parser.add_argument('--radius', type=float, default=0.08)
@@ -79,10 +83,13 @@ def main() -> None:
     parser.add_argument('--workers', type=int, default=max(1, mp.cpu_count() // 2))
     parser.add_argument('--rooms', action='store_true', help='Synthetic Rooms layout (points_iou_XX.npz)')
     parser.add_argument('--no-inspection', action='store_true', help='skip boundary_value.npy / boundary.xyz')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.radius <= 0 or args.k < 1 or args.workers < 1:
+        raise ConfigError(f'need --radius > 0, --k >= 1 and --workers >= 1, got {args.radius}, {args.k}, '
+                          f'{args.workers}')
     todo = jobs(args.root, args.rooms, args.radius)
     if not todo:
-        raise FileNotFoundError(f'no models listed in {args.root}/*/*.lst')
+        raise UserFileNotFoundError(f'no models listed in {args.root}/*/*.lst')
     work = [(j, args.radius, args.k, not args.no_inspection) for j in todo]
     counts = {'written': 0, 'skipped': 0}
     if args.workers > 1:
@@ -93,7 +100,8 @@ def main() -> None:
         for w in tqdm(work, desc='boundary'):
             counts[_work(w)] += 1
     print(f'{counts["written"]} written, {counts["skipped"]} already present')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

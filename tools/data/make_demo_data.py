@@ -7,7 +7,6 @@ Idempotent: a dataset already complete under ``ROOT/NAME`` is kept (``--force`` 
 """
 import argparse
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -36,14 +35,19 @@ def main(argv=None) -> int:
     root = Path(args.root)
     for name in names:
         target = root / name
-        if args.force and target.exists():
-            shutil.rmtree(target)
-        if (target / '.complete').exists():
-            print(f'[demo-data] {name}: already complete in {target}')
+        marker = target / '.complete'
+        if marker.exists() and not args.force:
+            wanted = f'seed={args.seed} small={args.small}'
+            have = marker.read_text().strip()
+            if have != wanted:
+                print(f'[demo-data] {name}: kept the existing dataset ({have}), not {wanted}; use --force to '
+                      'regenerate it')
+            else:
+                print(f'[demo-data] {name}: already complete in {target}')
             continue
         t0 = time.perf_counter()
         print(f'[demo-data] {name}: writing {target} ...', flush=True)
-        make_demo_data(root, [name], seed=args.seed, small=args.small)
+        make_demo_data(root, [name], seed=args.seed, small=args.small, force=args.force)
         print(f'[demo-data] {name}: done in {time.perf_counter() - t0:.1f} s')
     return 0
 

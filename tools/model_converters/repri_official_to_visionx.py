@@ -33,10 +33,15 @@ def main(argv: list[str] | None = None) -> int:
         from mmengine.registry import init_default_scope
 
         from visionx.registry import MODELS
-        from visionx.utils import load_config
+        from visionx.utils import ConfigError, load_config
         cfg = load_config(args.config, None)
+        if not cfg.get('model'):
+            raise ConfigError(f'{args.config} has no model')
         init_default_scope(cfg.get('default_scope', 'visionx'))
-        model = MODELS.build(cfg.model)
+        try:
+            model = MODELS.build(cfg.model)
+        except KeyError as exc:
+            raise ConfigError(f'{args.config}: cannot build its model: {exc}') from None
     n = convert_file(args.src, args.dst, model)
     print(f'converted {n} tensors: {args.src} -> {args.dst}')
     return 0

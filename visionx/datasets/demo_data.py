@@ -32,12 +32,12 @@ def get_generator(name: str) -> Callable[..., None]:
 
 
 def make_demo_data(root: str | Path, names: list[str] | None = None, seed: int = 0,
-                   small: bool = False) -> list[Path]:
+                   small: bool = False, force: bool = False) -> list[Path]:
     """Write the demo datasets ``names`` (default: all) under ``root/<name>``; return their folders.
 
-    A dataset whose folder already holds a ``.complete`` marker is kept as is (idempotent).  Generators
-    write into a temporary sibling folder that is renamed into place only when complete, so an interrupted
-    run leaves nothing half-written.
+    A dataset whose folder already holds a ``.complete`` marker is kept as is (idempotent) unless ``force``.
+    Generators write into a temporary sibling folder that replaces the old one only when complete, so an
+    interrupted run leaves nothing half-written and, with ``force``, keeps the previous dataset.
     """
     import shutil
     root = Path(root)
@@ -45,7 +45,7 @@ def make_demo_data(root: str | Path, names: list[str] | None = None, seed: int =
     for name in names or sorted(DEMO_GENERATORS):
         target = root / name
         out.append(target)
-        if (target / '.complete').exists():
+        if (target / '.complete').exists() and not force:
             continue
         tmp = root / f'.{name}.partial'
         if tmp.exists():

@@ -97,11 +97,13 @@ def load_state_dict_file(filename: str, what: str = 'checkpoint') -> dict:
 
     if not os.path.isfile(filename):
         raise UserFileNotFoundError(f'{what} not found: {filename}')
+    if os.path.getsize(filename) == 0:
+        raise CheckpointMismatchError(f'{what} {filename} is an empty file')
     try:
         ckpt = torch.load(filename, map_location='cpu')
     except Exception as exc:  # noqa: BLE001 - any unreadable/unsafe file is a user error here
-        raise CheckpointMismatchError(
-            f'cannot load {what} {filename}: {type(exc).__name__}: {str(exc).splitlines()[0]}') from None
+        first = (str(exc).splitlines() or [''])[0]
+        raise CheckpointMismatchError(f'cannot load {what} {filename}: {type(exc).__name__}: {first}') from None
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise CheckpointMismatchError(f'{filename} holds no state dict')

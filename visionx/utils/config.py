@@ -61,9 +61,11 @@ def load_config(path: str | os.PathLike, cfg_options: dict | None = None) -> Con
     path = Path(path)
     if not path.is_file():
         raise UserFileNotFoundError(f'config file not found: {path}')
+    if path.suffix.lower() not in ('.py', '.json', '.yaml', '.yml'):
+        raise ConfigError(f'{path} is not a config file (.py, .json, .yaml or .yml)')
     try:
         cfg = Config.fromfile(str(path))
-    except (SyntaxError, NameError, KeyError, ImportError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - executing the file can raise anything; it is the user's file
         raise ConfigError(f'cannot parse config {path}: {type(exc).__name__}: {exc}') from None
     if cfg_options:
         for key in cfg_options:

@@ -28,3 +28,7 @@ class UserFileNotFoundError(VisionXUserError, FileNotFoundError):
 
 class DataFormatError(VisionXUserError, ValueError):
     """An input file exists but its content or format is not what the reader expects."""
+
+
+class OutputPathError(VisionXUserError, OSError):
+    """An output path cannot be written (it is a folder, or a parent is a file, or the folder is read-only)."""

@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from .errors import OutputPathError
+
 #: Marker in the names of temporary files (see the module docstring).
 TMP_MARKER = '.vxtmp-'
 _TMP_NAME = re.compile(r'^\..*\.vxtmp-(?P<host>[A-Za-z0-9_-]{1,16})-(?P<pid>\d+)-[A-Za-z0-9_]+')
@@ -104,22 +106,70 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
             format from the extension, e.g. ``cv2.imwrite`` or ``trimesh.export``, keep working).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(f'cannot write {path}: cannot create {path.parent} ({exc.strerror or exc})') from None
     folder = str(path.parent.resolve())
     if folder not in _SWEPT:
         remove_stale_temporaries(folder)
         _SWEPT.add(folder)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.stem}{TMP_MARKER}{_host_tag()}-{os.getpid()}-',
-                               suffix=path.suffix if suffix is None else suffix, dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f'.{path.stem}{TMP_MARKER}{_host_tag()}-{os.getpid()}-',
+                                   suffix=path.suffix if suffix is None else suffix, dir=path.parent)
+    except OSError as exc:
+        raise OutputPathError(f'cannot write {path}: {exc.strerror or exc}') from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.chmod(tmp_path, _final_mode(path))
-        os.replace(tmp_path, path)
+        try:
+            os.replace(tmp_path, path)
+        except OSError as exc:
+            raise OutputPathError(f'cannot write {path}: {exc.strerror or exc}') from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _check_creatable(folder: Path, what: str, path: Path) -> None:
+    """``folder`` exists as a writable folder, or can be created: its nearest existing ancestor is one."""
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise OutputPathError(f'{what} {path}: {probe} is a file, not a folder')
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputPathError(f'{what} {path}: the folder {probe} is not writable')
+
+
+def check_output_path(path: str | os.PathLike, what: str = 'output') -> Path:
+    """Make sure ``path`` can be written as a file, before long work: not a folder, and its folder exists
+    and is writable or can be created (nothing is created here).
+
+    Raises:
+        OutputPathError: naming the path and the reason.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(f'{what} {path} is a folder; give a file path')
+    _check_creatable(path.parent, what, path)
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, what: str = 'output folder') -> Path:
+    """Make sure ``path`` is, or can be created as, a writable folder (nothing is created here).
+
+    Raises:
+        OutputPathError: ``path`` or an ancestor is a file, or the folder is not writable.
+    """
+    path = Path(path)
+    _check_creatable(path, what, path)
+    return path
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -92,7 +92,11 @@ def check_complete(state: dict) -> None:
     """Raise ValueError unless ``state`` fills every parameter of VisionX's BASNet."""
     from visionx.models.salient import BASNet
     model = BASNet()
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # shape mismatches raise even when not strict
+        detail = ' '.join(str(exc).split())[:400]
+        raise DataFormatError(f'converted state dict does not match BASNet: {detail}') from None
     missing = [k for k in missing if not k.endswith('num_batches_tracked')]
     if missing or unexpected:
         raise DataFormatError(f'converted state dict does not match BASNet: missing {missing[:5]}, '

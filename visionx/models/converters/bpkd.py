@@ -90,18 +90,22 @@ def check_against_config(state: Mapping[str, torch.Tensor], config: str | os.Pat
         UserFileNotFoundError: no such config.
         CheckpointMismatchError: missing or unexpected keys, or shape mismatches (named).
     """
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     from visionx.registry import MODELS
-    if not Path(config).is_file():
-        raise UserFileNotFoundError(f'config {config} not found')
-    cfg = Config.fromfile(str(config))
+    from visionx.utils import ConfigError, load_config
+    cfg = load_config(config)  # UserFileNotFoundError / ConfigError naming the file
+    if not cfg.get('model'):
+        raise ConfigError(f'{config} has no model')
     init_default_scope(cfg.get('default_scope', 'visionx'))
     model_cfg = cfg.model.student if cfg.model.get('type') == 'KDEncoderDecoder' else cfg.model
     model_cfg = model_cfg.copy()
     model_cfg.pop('data_preprocessor', None)
-    check_state_dict_matches(state, MODELS.build(model_cfg), str(src or 'checkpoint'), f'the model of {config}')
+    try:
+        model = MODELS.build(model_cfg)
+    except KeyError as exc:
+        raise ConfigError(f'{config}: cannot build its model: {exc}') from None
+    check_state_dict_matches(state, model, str(src or 'checkpoint'), f'the model of {config}')
 
 
 def _save(state: OrderedDict, dst: str | os.PathLike, meta: dict) -> None:

@@ -76,12 +76,43 @@ def load_official(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def convert_file(src: str | os.PathLike, dst: str | os.PathLike) -> int:
-    """Convert the official checkpoint at ``src`` into a VisionX checkpoint at ``dst`` (atomically).
+def check_against_models(state: dict, src, config: str | os.PathLike | None = None) -> None:
+    """Raise unless ``state`` fills a GridFormer exactly: the model of ``config``, else the paper's 3-plane
+    or grid-64 model (whichever matches).
+
+    Raises:
+        DataFormatError: an empty state.
+        CheckpointMismatchError: keys or shapes differ (named).
+    """
+    from mmengine.registry import init_default_scope
+
+    from visionx.registry import MODELS
+    from visionx.utils import load_config
+    from visionx.utils.checkpoint import check_state_dict_matches
+    if not state:
+        raise DataFormatError(f'{src} holds no tensors')
+    init_default_scope('visionx')
+    if config is not None:
+        cfg = load_config(config)
+        model_cfg = dict(cfg.model)
+        model_cfg.pop('data_preprocessor', None)
+        check_state_dict_matches(state, MODELS.build(model_cfg), str(src), f'the model of {config}')
+        return
+    volume = any(k.startswith('encoder.unet.encoders.') for k in state)  # UNet3D's level names
+    enc = dict(plane_type=('grid',)) if volume else dict()
+    check_state_dict_matches(state, MODELS.build(dict(type='GridFormer', encoder=enc, decoder=dict())), str(src),
+                             f"the paper's {'grid-64' if volume else '3-plane'} GridFormer",
+                             hint='another architecture? pass its config with --config')
+
+
+def convert_file(src: str | os.PathLike, dst: str | os.PathLike, config: str | os.PathLike | None = None) -> int:
+    """Convert the official checkpoint at ``src`` into a VisionX checkpoint at ``dst`` (atomically), after
+    checking it fills the model of ``config`` (default: the paper's 3-plane or grid-64 GridFormer).
 
     Returns the number of tensors written.
     """
     state = convert_state_dict(load_official(src))
+    check_against_models(state, src, config)
     with atomic_path(dst) as tmp:
         torch.save(dict(state_dict=state, meta=dict(converted_from=str(src))), tmp)
     return len(state)
