@@ -109,8 +109,9 @@ def format_ratios(rows: list[dict]) -> str:
 
 
 def default_variants(variants: tuple[str, ...], device: torch.device | str) -> list[str]:
-    """``variants`` without the bf16 ones on a CPU lacking AMX / AVX-512 BF16 (emulated bf16 is slow: 6x for
-    BASNet inference, 30x for a GridFormer training step on this project's AVX2 CPU)."""
+    """``variants`` without the bf16 ones on a CPU lacking AMX / AVX-512 BF16 (emulated bf16 is slow on this
+    project's AVX2 CPU: 0.12x fp32 for BASNet inference at 256², batch 1, 0.03x for a small GridFormer
+    training step; see configs/basnet/README.md and configs/gridformer/README.md)."""
     from visionx.utils.precision import cpu_has_fast_bf16
     if torch.device(device).type == 'cpu' and not cpu_has_fast_bf16():
         return [v for v in variants if 'bf16' not in v]
