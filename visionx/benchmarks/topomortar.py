@@ -126,6 +126,8 @@ def _tubes_3d(batch: int, size: int, seed: int = 0) -> torch.Tensor:
 def topology_losses_3d(args) -> list[BenchResult]:
     """Forward + backward of each topology loss alone on 3-D logits (default 96^3, batch 2), vs CE+Dice.
 
+    The losses are timed interleaved (:func:`~visionx.benchmarks.interleave.measure_interleaved`);
+    ``time_vs_cedice`` is the median paired ratio ``t_loss / t_CE+Dice``.
     ``--cfg-options size=96 losses=cbDiceLoss,WarpingLoss``.  The logits are a noisy version of random tube
     labels (so skeletons, warps and diagrams have realistic work); no network runs, the rows isolate the
     cost of the losses' own CPU/GPU work.  Scheduled losses are measured with their topology term on.
@@ -139,7 +141,7 @@ def topology_losses_3d(args) -> list[BenchResult]:
     gen = torch.Generator().manual_seed(0)
     noise = torch.randn((batch, 1, size, size, size), generator=gen).to(device)
     fg_logit = (labels[:, None].float() * 2 - 1) * 2 + noise
-    rows, ref = [], None
+    steps = {}
     for name in names:
         channels = 1 if name == 'ConnectivityMALISLoss' else 2
         base = fg_logit * 3 if name == 'ConnectivityMALISLoss' else torch.cat([torch.zeros_like(fg_logit), fg_logit], 1)
@@ -148,18 +150,21 @@ def topology_losses_3d(args) -> list[BenchResult]:
         kwargs = {'gate': True} if name in ('WarpingLoss', 'PersistentHomologyLoss') else {}
         assert logits.shape[1] == channels
 
-        def step():
+        def step(logits=logits, loss=loss, kwargs=kwargs):
             logits.grad = None
             loss(logits, labels, **kwargs).backward()
-
-        res = measure(step, case=f'topology_losses_3d/{name}', unit='volumes', items_per_iter=batch,
-                      iters=iters, warmup=warmup, device=device, extra=dict(size=size, batch=batch))
-        med = float(np.median(res.latencies_s))
-        if name == 'CEDiceLoss':
-            ref = med
-        if ref is not None:
-            res.extra.update(time_vs_cedice=round(med / ref, 1))
-        rows.append(res)
+        steps[name] = step
+    # the losses interleaved (A B C .., .. C B A); time_vs_cedice = median paired t_loss / t_CE+Dice
+    baseline = 'CEDiceLoss' if 'CEDiceLoss' in steps else None
+    rows = measure_interleaved(steps, case='topology_losses_3d', unit='volumes', items_per_iter=batch,
+                               rounds=iters, warmup=warmup, device=device, baseline=baseline,
+                               extra={n: dict(size=size, batch=batch) for n in steps})
+    ref = next((r for r in rows if r.extra.get('variant') == baseline), None)
+    for res in rows:
+        res.case = res.case.replace('topology_losses_3d:', 'topology_losses_3d/', 1)
+        if ref is not None:  # the rounds are paired: round i of every loss ran in the same sweep
+            ratio = np.median([t / r for t, r in zip(res.latencies_s, ref.latencies_s)])
+            res.extra.update(time_vs_cedice=round(float(ratio), 1))
     return rows
 
 
