@@ -400,17 +400,10 @@ def main(argv=None) -> int:
         check_output_path(args.out, '--out')  # before the test set runs twice
     from mmengine.registry import init_default_scope
 
-    from visionx.apis.inference import set_threads
+    from visionx.apis.inference import apply_runtime_args
     from visionx.utils.config import set_data_root
-    from visionx.utils.precision import resolve_precision
-    set_threads(args.threads)
-    try:
-        device = torch.device(args.device)
-    except RuntimeError as exc:
-        raise ConfigError(f'--device {args.device!r}: {exc}') from None
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        raise ConfigError(f'--device {args.device}: CUDA is not available on this machine; use --device cpu')
-    precision = resolve_precision(args.precision, device)  # fp16 on CPU fails before anything is built
+    device = apply_runtime_args(args)  # --threads, --device; fp16 on CPU fails before anything is built
+    precision = args.precision  # resolved by apply_runtime_args
 
     cfg = load_config(args.config, args.cfg_options)
     from visionx.engine.incremental import is_incremental
